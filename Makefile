@@ -18,7 +18,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-protot
 CFLAGS   ?= -O2 -g
 CPPFLAGS := -I. -Igateway -MMD -MP
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpri -lpthread -lm
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 B        := build

@@ -19,6 +19,8 @@
  * received/rport (§18.2.1, RFC 3581), sip_tp_via_received() tells whether
  * received is due.
  * Runs on the signalling thread's loop; not thread-safe. Nothing blocks.
+ * The process must ignore SIGPIPE (OpenSSL writes to sockets with write()).
+ * A handler must not free the layer that called it.
  */
 #ifndef TANDEM_SIP_TP_H
 #define TANDEM_SIP_TP_H
@@ -34,19 +36,19 @@
 struct sip_tp;
 
 struct sip_tp_config {
-	struct sip_limits limits;   /* message limits; zero fields mean defaults */
-	uint32_t idle_timeout_ms;   /* close idle stream connections [300000] */
+	struct sip_limits limits;    /* message limits; zero fields mean defaults */
+	uint32_t idle_timeout_ms;    /* close idle stream connections [300000] */
 	uint32_t connect_timeout_ms; /* TCP connect + TLS handshake [10000] */
-	unsigned max_conns;         /* stream connections in all [1024] */
-	size_t max_conn_buffer;     /* queued output per connection [262144] */
-	size_t udp_max;             /* largest request sent over UDP (§18.1.1) [1300] */
-	int dscp;                   /* DiffServ code point for signalling (the YAML default
-				     * is 24 = CS3); 0 or -1: leave the system default */
+	unsigned max_conns;          /* stream connections in all [1024] */
+	size_t max_conn_buffer;      /* queued output per connection [262144] */
+	size_t udp_max;              /* largest request sent over UDP (§18.1.1) [1300] */
+	int dscp;                    /* DiffServ code point for signalling (the YAML default
+	                              * is 24 = CS3); 0 or -1: leave the system default */
 	/* TLS (PEM files); cert+key needed for a TLS listener. */
 	const char *tls_cert, *tls_key;
-	const char *tls_ca;         /* CA bundle to verify peers; NULL: system default */
-	bool tls_verify_server;     /* verify servers we connect to [true via config] */
-	bool tls_verify_client;     /* require client certificates */
+	const char *tls_ca;     /* CA bundle to verify peers; NULL: system default */
+	bool tls_verify_server; /* verify servers we connect to [true via config] */
+	bool tls_verify_client; /* require client certificates */
 };
 
 /* msg is borrowed for the duration of the call. */
@@ -59,7 +61,7 @@ typedef void(sip_tp_recv_h)(struct sip_msg *msg, void *arg);
 typedef void(sip_tp_err_h)(enum sip_transport t, const struct sa *dst, int err, void *arg);
 
 int sip_tp_alloc(struct sip_tp **tpp, struct loop *loop, const struct sip_tp_config *cfg,
-		 sip_tp_recv_h *recvh, sip_tp_err_h *errh, void *arg);
+                 sip_tp_recv_h *recvh, sip_tp_err_h *errh, void *arg);
 /* Closes every socket and connection; messages still held keep their (closed) conn. */
 void sip_tp_free(struct sip_tp *tp);
 
@@ -83,7 +85,7 @@ int sip_tp_listen(struct sip_tp *tp, enum sip_transport t, struct sa *local);
  * Streams need no listener: outbound connections use an ephemeral port.
  */
 int sip_tp_send(struct sip_tp *tp, enum sip_transport t, const struct sa *dst, void *conn,
-		const char *buf, size_t len);
+                const char *buf, size_t len);
 
 /*
  * Same, with the server's host name for TLS (SNI and certificate check against
@@ -91,7 +93,7 @@ int sip_tp_send(struct sip_tp *tp, enum sip_transport t, const struct sa *dst, v
  * dst's address. A TLS connection is reused only for the same name.
  */
 int sip_tp_send_named(struct sip_tp *tp, enum sip_transport t, const struct sa *dst,
-		      const char *host, void *conn, const char *buf, size_t len);
+                      const char *host, void *conn, const char *buf, size_t len);
 
 /*
  * Sends a response to a request received by this transport layer, routed per
@@ -102,8 +104,7 @@ int sip_tp_send_named(struct sip_tp *tp, enum sip_transport t, const struct sa *
  * puts it in Via when it differs from sent-by). UDP responses leave from the
  * socket and local address the request came to. Up to 65507 bytes over UDP.
  */
-int sip_tp_send_response(struct sip_tp *tp, const struct sip_msg *req, const char *buf,
-			 size_t len);
+int sip_tp_send_response(struct sip_tp *tp, const struct sip_msg *req, const char *buf, size_t len);
 
 /* True if the response to req must carry Via received= (§18.2.1): sent-by is
  * a host name or an address other than the packet's source. */
