@@ -398,6 +398,8 @@ int loop_run_once(struct loop *l, int timeout_ms)
 	int n;
 
 	run_deferred(l);
+	if (l->stop)
+		return 0; /* a deferred handler asked to stop: do not block first */
 	if (l->dhead)
 		timeout_ms = 0;
 	if (l->heapn) {
