@@ -397,6 +397,7 @@ int loop_run_once(struct loop *l, int timeout_ms)
 	struct epoll_event evs[64];
 	int n;
 
+	l->stop = false; /* loop_stop() ends the round it is called in */
 	run_deferred(l);
 	if (l->stop)
 		return 0; /* a deferred handler asked to stop: do not block first */

@@ -140,7 +140,7 @@ struct sip_via {
 	struct pl maddr;
 	bool rport;          /* rport parameter present */
 	uint32_t rport_val;  /* its value, 0 if none given */
-	struct pl val;       /* the whole via-parm */
+	struct pl val;       /* the whole via-parm (for msg->via: the first one only) */
 };
 
 /* name-addr or addr-spec with parameters: From, To, Contact, Route, ... */
@@ -291,9 +291,16 @@ struct sip_limits {
  * Decodes one complete message from buf/len. For datagrams (stream == false)
  * the datagram end frames the body: with Content-Length larger than what is
  * there the message is malformed; with less, the rest is ignored. For
- * streams the caller first frames with sip_msg_frame().
+ * streams the caller first frames with sip_msg_frame() (Content-Length is
+ * then mandatory, RFC 3261 §18.3).
+ * EBADMSG also covers what a UAS answers with 400: a malformed request line,
+ * header line, Via, From, To, Call-ID, CSeq, Max-Forwards or Content-Length
+ * (see sip_msg_decode_ex() to get the message anyway). Line ends are CRLF;
+ * a bare LF is tolerated. A datagram may lack the blank line ending the
+ * header section (the header section then ends the datagram).
  * bufref: a mem_zalloc'ed owner of buf to reference (may be NULL).
- * The decoded message is mem-allocated: release it with mem_deref().
+ * The decoded message is mem-allocated: release it with mem_deref(), which
+ * also drops the references on bufref and conn.
  */
 int sip_msg_decode(struct sip_msg **msgp, const char *buf, size_t len, bool stream,
 		   void *bufref, const struct sip_limits *lim);
@@ -322,14 +329,18 @@ int sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim, siz
 
 /* Header access */
 const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg, enum sip_hdr_id id);
-/* Header lines with a name not in the table, by name (case-insensitive). */
+/* First line by name (case-insensitive): a known name (full or compact) goes
+ * through the table, any other is searched among the unknown lines. */
 const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *msg, const char *name);
 unsigned sip_msg_hdr_count(const struct sip_msg *msg, enum sip_hdr_id id);
 
 /*
  * Iterates over the comma-separated values of every line with this id, in
- * order, honouring quoted strings and <...>. Initialise with
- * `struct sip_hdr_iter it = SIP_HDR_ITER_INIT;`.
+ * order, honouring quoted strings (with \-escapes) and <...>; empty elements
+ * are skipped, values are trimmed. Only for list-valued headers (Via,
+ * Contact, Route, Require, Accept...): challenge/credential headers and Date
+ * contain commas of their own, read them with sip_msg_hdr(). Known ids only.
+ * Initialise with `struct sip_hdr_iter it = SIP_HDR_ITER_INIT;`.
  * Returns true with *val set, false at the end.
  */
 struct sip_hdr_iter {
