@@ -12,7 +12,7 @@ CC       ?= gcc
 CC       := $(if $(filter default,$(origin CC)),gcc,$(CC))
 FUZZCC   ?= clang
 PYTHON   ?= /usr/bin/python3
-PKGS     := yaml-0.1 openssl libcares sqlite3 libsrtp2 spandsp
+PKGS     := yaml-0.1 openssl libcares sqlite3 libsrtp2 spandsp speexdsp
 CSTD     := -std=c17 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes
 CFLAGS   ?= -O2 -g
