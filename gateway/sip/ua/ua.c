@@ -1,0 +1,694 @@
+/*
+ * The UA object: transport and transaction wiring, next-hop selection, and
+ * client requests with digest retry (RFC 3261 §22.2).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "sip/auth/auth.h"
+#include "sip/dns/dns.h"
+#include "sip/ua/ua_int.h"
+
+static void tp_recv(struct sip_msg *msg, void *arg)
+{
+	struct sip_ua *ua = arg;
+
+	if (ua->tsx)
+		sip_tsx_layer_recv(ua->tsx, msg);
+}
+
+static void tp_err(enum sip_transport t, const struct sa *dst, int err, void *arg)
+{
+	struct sip_ua *ua = arg;
+	char buf[SA_STRLEN];
+
+	LOGD(NULL, "ua: %s connection to %s failed: %d", sip_tp_name(t),
+	     sa_str(dst, buf, sizeof(buf)), err);
+	if (ua->tsx) /* requests waiting on that connection fail now, not at timer B/F */
+		sip_tsx_layer_tp_err(ua->tsx, t, dst, err);
+}
+
+void sip_ua_token(char *buf, size_t n)
+{
+	static const char cs[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	uint8_t rnd[64];
+
+	if (!n)
+		return;
+	if (n - 1 > sizeof(rnd))
+		n = sizeof(rnd) + 1;
+	arc4random_buf(rnd, n - 1);
+	for (size_t i = 0; i + 1 < n; i++)
+		buf[i] = cs[rnd[i] % 36];
+	buf[n - 1] = '\0';
+}
+
+static void build_allow(struct sip_ua *ua)
+{
+	size_t o = 0;
+
+	ua->allow[0] = '\0';
+	for (int m = 1; m < SIP_M_COUNT; m++) {
+		bool on = ua->mh[m].h != NULL || m == SIP_M_OPTIONS;
+		if (ua->sessh && (m == SIP_M_INVITE || m == SIP_M_ACK || m == SIP_M_BYE ||
+		                  m == SIP_M_CANCEL || m == SIP_M_PRACK || m == SIP_M_UPDATE))
+			on = true;
+		if (!on)
+			continue;
+		o += snprintf(ua->allow + o, sizeof(ua->allow) - o, "%s%s", o ? ", " : "",
+		              sip_method_name(m));
+		if (o >= sizeof(ua->allow))
+			break;
+	}
+}
+
+static void ua_destroy(void *data)
+{
+	struct sip_ua *ua = data;
+
+	ua_sess_free_all(ua);
+	ua_creqs_free(ua);
+	if (ua->tsx)
+		sip_tsx_layer_free(ua->tsx);
+	if (ua->tp)
+		sip_tp_free(ua->tp);
+	while (ua->creds) {
+		struct ua_cred *c = ua->creds;
+		ua->creds = c->next;
+		mem_deref(c->realm);
+		mem_deref(c->ac);
+		mem_deref(c);
+	}
+	mem_deref(ua->domain);
+	mem_deref(ua->user_agent);
+}
+
+static int ua_listen(struct sip_ua *ua, const struct sip_ua_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nlisten && i < SIP_UA_MAX_LISTEN; i++) {
+		struct sa a = cfg->listen[i].addr;
+		int err = sip_tp_listen(ua->tp, cfg->listen[i].tp, &a);
+		if (err) {
+			char buf[SA_STRLEN];
+			LOGE(NULL, "ua: listen %s %s: %d", sip_tp_name(cfg->listen[i].tp),
+			     sa_str(&a, buf, sizeof(buf)), err);
+			return err;
+		}
+		ua->cfg.listen[i].addr = a;
+	}
+	return 0;
+}
+
+static void cfg_defaults(struct sip_ua *ua, const struct sip_ua_config *cfg)
+{
+	ua->cfg = *cfg;
+	if (!ua->cfg.session_expires)
+		ua->cfg.session_expires = 1800;
+	if (!ua->cfg.min_se)
+		ua->cfg.min_se = 90;
+	if (!ua->cfg.t1_ms)
+		ua->cfg.t1_ms = 500;
+	if (!ua->cfg.t2_ms)
+		ua->cfg.t2_ms = 4000;
+	if (!ua->cfg.t4_ms)
+		ua->cfg.t4_ms = 5000;
+}
+
+int sip_ua_alloc(struct sip_ua **uap, struct loop *loop, const struct sip_ua_config *cfg)
+{
+	struct sip_tp_config tpc = {0};
+	struct sip_tsx_config tc = {0};
+	struct sip_ua *ua;
+	char dom[64];
+	int err;
+
+	if (!uap || !loop || !cfg)
+		return EINVAL;
+	ua = mem_zalloc(sizeof(*ua), ua_destroy);
+	if (!ua)
+		return ENOMEM;
+	ua->loop = loop;
+	cfg_defaults(ua, cfg);
+	tpc.tls_cert = cfg->tls_cert;
+	tpc.tls_key = cfg->tls_key;
+	tpc.tls_ca = cfg->tls_ca;
+	tpc.tls_verify_server = !cfg->tls_no_verify;
+	tpc.dscp = 24;
+	err = sip_tp_alloc(&ua->tp, loop, &tpc, tp_recv, tp_err, ua);
+	if (err)
+		goto out;
+	tc.t1_ms = ua->cfg.t1_ms;
+	tc.t2_ms = ua->cfg.t2_ms;
+	tc.t4_ms = ua->cfg.t4_ms;
+	err = sip_tsx_layer_alloc(&ua->tsx, loop, ua->tp, &tc, ua_tsx_req, ua);
+	if (err)
+		goto out;
+	err = ua_listen(ua, cfg);
+	if (err)
+		goto out;
+	if (cfg->domain) {
+		ua->domain = mem_strndup(cfg->domain, strlen(cfg->domain));
+	} else if (cfg->nlisten) {
+		sa_ntop(&ua->cfg.listen[0].addr, dom, sizeof(dom));
+		ua->domain = mem_strndup(dom, strlen(dom));
+	} else {
+		ua->domain = mem_strndup("localhost", 9);
+	}
+	ua->user_agent = mem_strndup(cfg->user_agent ? cfg->user_agent : "Tandem",
+	                             strlen(cfg->user_agent ? cfg->user_agent : "Tandem"));
+	if (!ua->domain || !ua->user_agent) {
+		err = ENOMEM;
+		goto out;
+	}
+	build_allow(ua);
+	*uap = ua;
+	return 0;
+out:
+	mem_deref(ua);
+	return err;
+}
+
+void sip_ua_free(struct sip_ua *ua)
+{
+	mem_deref(ua);
+}
+
+int sip_ua_set_handler(struct sip_ua *ua, enum sip_method m, sip_ua_req_h *h, void *arg)
+{
+	if (!ua || m <= SIP_M_UNKNOWN || m >= SIP_M_COUNT)
+		return EINVAL;
+	switch (m) {
+	case SIP_M_INVITE:
+	case SIP_M_ACK:
+	case SIP_M_CANCEL:
+	case SIP_M_BYE:
+	case SIP_M_PRACK:
+	case SIP_M_UPDATE:
+		return EINVAL;
+	default:
+		break;
+	}
+	ua->mh[m].h = h;
+	ua->mh[m].arg = arg;
+	build_allow(ua);
+	return 0;
+}
+
+void sip_ua_set_sess_handler(struct sip_ua *ua, sip_sess_new_h *h, void *arg)
+{
+	ua->sessh = h;
+	ua->sessarg = arg;
+	build_allow(ua);
+}
+
+int sip_ua_set_credentials(struct sip_ua *ua, const char *realm, const char *user,
+                           const char *password)
+{
+	struct ua_cred *c;
+	int err;
+
+	if (!ua || !user || !password)
+		return EINVAL;
+	c = mem_zalloc(sizeof(*c), NULL);
+	if (!c)
+		return ENOMEM;
+	if (realm && !(c->realm = mem_strndup(realm, strlen(realm)))) {
+		mem_deref(c);
+		return ENOMEM;
+	}
+	err = sip_auth_client_alloc(&c->ac, user, password);
+	if (err) {
+		mem_deref(c->realm);
+		mem_deref(c);
+		return err;
+	}
+	c->next = ua->creds;
+	ua->creds = c;
+	return 0;
+}
+
+struct sip_tp *sip_ua_tp(struct sip_ua *ua)
+{
+	return ua->tp;
+}
+
+struct sip_tsx_layer *sip_ua_tsx(struct sip_ua *ua)
+{
+	return ua->tsx;
+}
+
+struct loop *sip_ua_loop(struct sip_ua *ua)
+{
+	return ua->loop;
+}
+
+int sip_ua_local(struct sip_ua *ua, enum sip_transport t, int af, struct sa *local)
+{
+	return sip_tp_local(ua->tp, t, af, local);
+}
+
+void sip_ua_stats(const struct sip_ua *ua, struct sip_ua_stats *st)
+{
+	*st = ua->st;
+}
+
+int ua_contact(struct sip_ua *ua, enum sip_transport t, int af, char *buf, size_t n)
+{
+	struct sa local;
+	char hp[SA_STRLEN];
+	int err;
+
+	err = sip_tp_local(ua->tp, t, af, &local);
+	if (err)
+		return err;
+	sa_str(&local, hp, sizeof(hp));
+	if (t == SIP_TP_TCP)
+		snprintf(buf, n, "sip:%s;transport=tcp", hp);
+	else if (t == SIP_TP_TLS)
+		snprintf(buf, n, "sip:%s;transport=tls", hp);
+	else
+		snprintf(buf, n, "sip:%s", hp);
+	return 0;
+}
+
+/* ---- next hop (RFC 3263 §4.1/4.2 without DNS lookups) ---- */
+
+int sip_hop_from_uri(struct sip_hop *hop, struct sip_ua *ua, struct pl uri)
+{
+	struct sip_uri u;
+	struct pl v;
+	int err;
+
+	err = sip_uri_decode(&u, uri);
+	if (err)
+		return err;
+	if (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_SIPS)
+		return EPROTONOSUPPORT;
+	memset(hop, 0, sizeof(*hop));
+	hop->secure = u.scheme == SIP_URI_SIPS;
+	hop->tp = hop->secure ? SIP_TP_TLS : SIP_TP_UDP;
+	hop->tp_explicit = hop->secure;
+	if (sip_uri_param(&u, "transport", &v)) {
+		enum sip_transport t = sip_tp_lookup(v);
+		if (t == SIP_TP_NONE)
+			return EPROTONOSUPPORT;
+		if (!(hop->secure && t == SIP_TP_TCP))
+			hop->tp = t;
+		hop->tp_explicit = true;
+	}
+	hop->host = u.host;
+	if (sip_uri_param(&u, "maddr", &v) && v.l)
+		hop->host = v;
+	hop->port = u.has_port ? u.port : 0;
+	if (sa_is_ip_literal(hop->host)) {
+		uint16_t port = hop->port ? hop->port : (hop->tp == SIP_TP_TLS ? 5061 : 5060);
+		return sa_set(&hop->addr, hop->host, port);
+	}
+	if (ua && ua->cfg.resolve)
+		return ua->cfg.resolve(hop->host, hop->port, hop->tp, &hop->addr,
+		                       ua->cfg.resolve_arg);
+	if (ua && ua_dns_cache_get(ua, hop))
+		return 0;
+	return EHOSTUNREACH;
+}
+
+/* ---- the next-hop cache of DNS answers ---- */
+
+#define DNS_CACHE_MS 60000
+
+static bool dns_entry_is(const struct ua_dns_entry *d, const struct sip_hop *hop)
+{
+	enum sip_transport asked = hop->tp_explicit ? hop->tp : SIP_TP_NONE;
+
+	return d->expires && pl_caseeq_str(hop->host, d->host) && d->port == hop->port &&
+	       d->tp == asked && d->secure == hop->secure;
+}
+
+bool ua_dns_cache_get(struct sip_ua *ua, struct sip_hop *hop)
+{
+	uint64_t now = loop_now(ua->loop);
+
+	for (size_t i = 0; i < ARRAY_SIZE(ua->dns_cache); i++) {
+		struct ua_dns_entry *d = &ua->dns_cache[i];
+		if (!dns_entry_is(d, hop) || d->expires <= now)
+			continue;
+		hop->addr = d->addr;
+		hop->tp = d->rtp;
+		return true;
+	}
+	return false;
+}
+
+void ua_dns_cache_put(struct sip_ua *ua, const struct sip_hop *asked, const struct sa *addr,
+                      enum sip_transport tp)
+{
+	struct ua_dns_entry *d = NULL;
+
+	if (asked->host.l >= sizeof(d->host))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(ua->dns_cache) && !d; i++)
+		if (dns_entry_is(&ua->dns_cache[i], asked))
+			d = &ua->dns_cache[i];
+	if (!d)
+		d = &ua->dns_cache[ua->dns_next++ % ARRAY_SIZE(ua->dns_cache)];
+	pl_strcpy(asked->host, d->host, sizeof(d->host));
+	d->port = asked->port;
+	d->tp = asked->tp_explicit ? asked->tp : SIP_TP_NONE;
+	d->secure = asked->secure;
+	d->addr = *addr;
+	d->rtp = tp;
+	d->expires = loop_now(ua->loop) + DNS_CACHE_MS;
+}
+
+int ua_dns_start(struct sip_ua *ua, struct sip_hop *hop, char *hostbuf, size_t hostsize,
+                 void (*h)(int err, const struct sip_dns_target *v, size_t n, void *arg), void *arg,
+                 struct sip_dns_query **qp)
+{
+	if (!ua->cfg.dns)
+		return EHOSTUNREACH;
+	if (hop->host.l >= hostsize)
+		return ENAMETOOLONG;
+	/* the query outlives the dialog's strings the hop points into */
+	pl_strcpy(hop->host, hostbuf, hostsize);
+	hop->host = pl_make(hostbuf, strlen(hostbuf));
+	return sip_dns_resolve(ua->cfg.dns, hop->host, hop->port,
+	                       hop->tp_explicit ? hop->tp : SIP_TP_NONE, hop->secure, h, arg, qp);
+}
+
+/* ---- client requests ---- */
+
+static void creq_destroy(void *data)
+{
+	struct ua_creq *cr = data;
+
+	tmr_cancel(&cr->linger);
+	sip_dns_cancel(cr->dnsq);
+	mem_deref(cr->dlg);
+	mem_deref(cr->method);
+	mem_deref(cr->extra);
+	mem_deref(cr->ctype);
+	mem_deref(cr->body);
+}
+
+static void creq_unlink_free(struct ua_creq *cr)
+{
+	if (cr->slot && *cr->slot == cr)
+		*cr->slot = NULL;
+	if (cr->prev)
+		cr->prev->next = cr->next;
+	else if (cr->ua->creqs == cr)
+		cr->ua->creqs = cr->next;
+	if (cr->next)
+		cr->next->prev = cr->prev;
+	cr->next = cr->prev = NULL;
+	mem_deref(cr);
+}
+
+static void creq_linger_done(void *arg)
+{
+	creq_unlink_free(arg);
+}
+
+static struct ua_cred *cred_find(struct sip_ua *ua, struct pl realm)
+{
+	struct ua_cred *any = NULL;
+
+	for (struct ua_cred *c = ua->creds; c; c = c->next) {
+		if (!c->realm)
+			any = c;
+		else if (pl_eq(realm, pl_make(c->realm, strlen(c->realm))))
+			return c;
+	}
+	return any;
+}
+
+static int creq_send_now(struct ua_creq *cr);
+
+/* Answers the challenges of a 401/407 and resends; 0 if resent. */
+static int creq_auth_retry(struct ua_creq *cr, const struct sip_msg *resp)
+{
+	enum sip_hdr_id id =
+	    resp->scode == 401 ? SIP_HDR_WWW_AUTHENTICATE : SIP_HDR_PROXY_AUTHENTICATE;
+	const char *name = resp->scode == 401 ? "Authorization" : "Proxy-Authorization";
+	struct pl chals[8];
+	size_t n = 0, idx;
+	struct sip_digest_chal ch;
+	struct ua_cred *c;
+	char *val = NULL, *line;
+	int err;
+
+	if (!cr->ua->creds || cr->auth_tries >= 2)
+		return EACCES;
+	for (int i = resp->first[id]; i >= 0 && n < ARRAY_SIZE(chals); i = resp->hdr[i].next)
+		chals[n++] = resp->hdr[i].val;
+	if (!n || sip_auth_pick(chals, n, &idx) || sip_digest_chal_decode(&ch, chals[idx]))
+		return EACCES;
+	c = cred_find(cr->ua, ch.realm);
+	if (!c)
+		return EACCES;
+	err = sip_auth_client_respond(c->ac, chals[idx], pl_make(cr->method, strlen(cr->method)),
+	                              ua_dialog_ruri(cr->dlg),
+	                              pl_make(cr->body ? cr->body : "", cr->body_len), &val);
+	if (err)
+		return err;
+	line = mem_zalloc(strlen(name) + strlen(val) + 5, NULL);
+	if (!line) {
+		mem_deref(val);
+		return ENOMEM;
+	}
+	sprintf(line, "%s: %s\r\n", name, val);
+	mem_deref(val);
+	mem_deref(cr->dlg->auth_hdr);
+	cr->dlg->auth_hdr = line;
+	cr->auth_tries++;
+	cr->cseq = 0;
+	return creq_send_now(cr);
+}
+
+static void creq_resp(int err, const struct sip_msg *resp, void *arg)
+{
+	struct ua_creq *cr = arg;
+	bool final = err || resp->scode >= 200;
+	ua_creq_h *h = cr->h;
+
+	if (final && !err && (resp->scode == 401 || resp->scode == 407) && !cr->final &&
+	    creq_auth_retry(cr, resp) == 0)
+		return;
+	if (final && cr->final && (err || resp->scode < 200 || resp->scode >= 300))
+		return;
+	if (final) {
+		cr->final = true;
+		if (cr->invite && !err && resp->scode < 300) {
+			/* Accepted (RFC 6026): 2xx retransmissions still come; linger */
+			if (!tmr_running(&cr->linger))
+				tmr_start(cr->ua->loop, &cr->linger,
+				          64ull * cr->ua->cfg.t1_ms + 1000, creq_linger_done, cr);
+		} else {
+			void *harg = cr->arg;
+			/* the owner's slot is cleared before it hears the outcome */
+			mem_ref(cr);
+			creq_unlink_free(cr);
+			if (h)
+				h(err, resp, harg);
+			mem_deref(cr);
+			return;
+		}
+	}
+	if (h)
+		h(err, resp, cr->arg);
+}
+
+static int creq_send_hop(struct ua_creq *cr, const struct sip_hop *hop)
+{
+	struct sip_mb mb = {0};
+	int err;
+
+	err = ua_dialog_build_hop(cr->dlg, &mb, cr->method, cr->cseq, cr->extra, cr->ctype,
+	                          cr->body, cr->body_len, hop);
+	if (!err)
+		err = sip_tsx_request(&cr->ctx, cr->ua->tsx, mb.buf, mb.len, hop->tp, &hop->addr,
+		                      creq_resp, cr);
+	mem_deref(mb.buf);
+	return err;
+}
+
+static void creq_dns_done(int err, const struct sip_dns_target *v, size_t n, void *arg)
+{
+	struct ua_creq *cr = arg;
+
+	cr->dnsq = NULL;
+	if (!err) {
+		ua_dns_cache_put(cr->ua, &cr->hop, &v[0].addr, v[0].tp);
+		cr->hop.addr = v[0].addr;
+		cr->hop.tp = v[0].tp;
+		err = creq_send_hop(cr, &cr->hop);
+	}
+	if (err) {
+		LOGN(cr->dlg->callid, "ua: %s to %s failed: %d", cr->method, cr->host, err);
+		creq_resp(err, NULL, cr);
+	}
+}
+
+/* Sends now, or once DNS has answered (then 0 and the outcome goes to h). */
+static int creq_send_now(struct ua_creq *cr)
+{
+	int err;
+
+	if (!cr->cseq)
+		cr->cseq = sip_dialog_next_cseq(cr->dlg);
+	err = ua_dialog_hop(cr->dlg, &cr->hop);
+	if (err == EHOSTUNREACH && cr->ua->cfg.dns)
+		return ua_dns_start(cr->ua, &cr->hop, cr->host, sizeof(cr->host), creq_dns_done, cr,
+		                    &cr->dnsq);
+	if (err)
+		return err;
+	return creq_send_hop(cr, &cr->hop);
+}
+
+static char *dupstr(const char *s)
+{
+	return s ? mem_strndup(s, strlen(s)) : NULL;
+}
+
+int ua_creq_send(struct ua_creq **slot, struct sip_dialog *dlg, const char *method, uint32_t cseq,
+                 const char *extra, const char *ctype, const void *body, size_t len, ua_creq_h *h,
+                 void *arg)
+{
+	struct ua_creq *cr;
+	int err;
+
+	if (!dlg->ua)
+		return EINVAL;
+	cr = mem_zalloc(sizeof(*cr), creq_destroy);
+	if (!cr)
+		return ENOMEM;
+	tmr_init(&cr->linger);
+	cr->ua = dlg->ua;
+	cr->dlg = mem_ref(dlg);
+	cr->h = h;
+	cr->arg = arg;
+	cr->cseq = cseq;
+	cr->invite = !strcmp(method, "INVITE");
+	cr->method = dupstr(method);
+	cr->extra = dupstr(extra);
+	cr->ctype = dupstr(ctype);
+	if (body && len) {
+		cr->body = mem_zalloc(len + 1, NULL);
+		if (cr->body)
+			memcpy(cr->body, body, len);
+		cr->body_len = len;
+	}
+	if (!cr->method || (extra && !cr->extra) || (ctype && !cr->ctype) ||
+	    (body && len && !cr->body)) {
+		err = ENOMEM;
+		goto out;
+	}
+	err = creq_send_now(cr);
+	if (err)
+		goto out;
+	cr->next = dlg->ua->creqs;
+	if (cr->next)
+		cr->next->prev = cr;
+	dlg->ua->creqs = cr;
+	cr->slot = slot;
+	if (slot)
+		*slot = cr;
+	return 0;
+out:
+	mem_deref(cr);
+	return err;
+}
+
+void ua_creq_detach(struct ua_creq *cr)
+{
+	if (!cr)
+		return;
+	if (cr->slot && *cr->slot == cr)
+		*cr->slot = NULL;
+	cr->slot = NULL;
+	cr->h = NULL;
+	if (!cr->final) {
+		/* the transaction is alive until its final response: safe to detach */
+		if (cr->ctx)
+			sip_tsx_abandon(cr->ctx);
+		sip_dns_cancel(cr->dnsq);
+		cr->dnsq = NULL;
+		creq_unlink_free(cr);
+	}
+}
+
+int ua_creq_cancel(struct ua_creq *cr)
+{
+	if (!cr || cr->final || !cr->ctx)
+		return EALREADY;
+	return sip_tsx_cancel(cr->ctx);
+}
+
+static void dreq_resp(int err, const struct sip_msg *resp, void *arg);
+
+void ua_creqs_free(struct sip_ua *ua)
+{
+	while (ua->creqs) {
+		struct ua_creq *cr = ua->creqs;
+		if (!cr->final && cr->ctx)
+			sip_tsx_abandon(cr->ctx);
+		sip_dns_cancel(cr->dnsq);
+		cr->dnsq = NULL;
+		if (cr->h == dreq_resp)
+			mem_deref(cr->arg); /* sip_dialog_request()'s context */
+		cr->h = NULL;
+		creq_unlink_free(cr);
+	}
+	ua_ackjobs_free(ua);
+}
+
+/* Public wrapper: a request in a dialog without session bookkeeping. */
+struct dreq_ctx {
+	sip_tsx_resp_h *h;
+	void *arg;
+	struct ua_creq *cr;
+};
+
+static void dreq_resp(int err, const struct sip_msg *resp, void *arg)
+{
+	struct dreq_ctx *dc = arg;
+	bool final = err || resp->scode >= 200;
+
+	if (dc->h)
+		dc->h(err, resp, dc->arg);
+	if (final)
+		mem_deref(dc);
+}
+
+static void dreq_destroy(void *data)
+{
+	(void)data;
+}
+
+int sip_dialog_request(struct sip_dialog *dlg, const char *method, const char *extra_hdrs,
+                       const char *ctype, const void *body, size_t len, sip_tsx_resp_h *resph,
+                       void *arg, struct sip_tsx **ctxp)
+{
+	struct dreq_ctx *dc;
+	int err;
+
+	if (!dlg || !method || !strcmp(method, "ACK") || !strcmp(method, "INVITE"))
+		return EINVAL;
+	dc = mem_zalloc(sizeof(*dc), dreq_destroy);
+	if (!dc)
+		return ENOMEM;
+	dc->h = resph;
+	dc->arg = arg;
+	err = ua_creq_send(&dc->cr, dlg, method, 0, extra_hdrs, ctype, body, len, dreq_resp, dc);
+	if (err) {
+		mem_deref(dc);
+		return err;
+	}
+	if (ctxp)
+		*ctxp = dc->cr->ctx;
+	return 0;
+}
