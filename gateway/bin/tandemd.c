@@ -17,8 +17,10 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/loop.h"
 #include "provisioning/config.h"
+#include "sip/dns/dns.h"
 #include "sip/ua/ua.h"
 
 #define RETRY_AFTER_STR "300"
@@ -26,6 +28,7 @@
 struct tandemd {
 	struct loop *loop;
 	struct sip_ua *ua;
+	struct sip_dns *dns;
 	struct tandem_config *cfg;
 	const char *cfg_path;
 };
@@ -86,7 +89,13 @@ static int start_ua(struct tandemd *d)
 	size_t off = 0;
 	int err;
 
+	err = sip_dns_alloc(&d->dns, d->loop, NULL);
+	if (err) {
+		LOGE(NULL, "DNS resolver: %s", strerror(err));
+		return err;
+	}
 	memset(&uc, 0, sizeof(uc));
+	uc.dns = d->dns;
 	uc.domain = s->domain;
 	uc.user_agent = s->user_agent;
 	uc.t1_ms = s->t1_ms;
@@ -173,6 +182,7 @@ int main(int argc, char **argv)
 	if (err)
 		LOGE(NULL, "cannot run: %s", strerror(err));
 	sip_ua_free(d.ua);
+	mem_deref(d.dns);
 	loop_free(d.loop);
 	cfg_free(d.cfg);
 	return err ? 1 : 0;

@@ -138,9 +138,9 @@ struct sip_via {
 	struct pl branch;    /* value of branch, empty if none */
 	struct pl received;
 	struct pl maddr;
-	bool rport;          /* rport parameter present */
-	uint32_t rport_val;  /* its value, 0 if none given */
-	struct pl val;       /* the whole via-parm (for msg->via: the first one only) */
+	bool rport;         /* rport parameter present */
+	uint32_t rport_val; /* its value, 0 if none given */
+	struct pl val;      /* the whole via-parm (for msg->via: the first one only) */
 };
 
 /* name-addr or addr-spec with parameters: From, To, Contact, Route, ... */
@@ -148,9 +148,9 @@ struct sip_addr {
 	struct pl display; /* without quotes; may contain escapes */
 	struct pl uri_pl;
 	struct sip_uri uri;
-	struct pl params;  /* header parameters after the URI, with leading ';' */
-	struct pl tag;     /* value of tag, empty if none */
-	bool star;         /* Contact: * */
+	struct pl params; /* header parameters after the URI, with leading ';' */
+	struct pl tag;    /* value of tag, empty if none */
+	bool star;        /* Contact: * */
 	struct pl val;
 };
 
@@ -184,7 +184,7 @@ struct sip_event {
 };
 
 struct sip_substate {
-	struct pl state;  /* "active", "pending", "terminated" */
+	struct pl state; /* "active", "pending", "terminated" */
 	struct pl reason;
 	uint32_t expires, retry_after;
 	bool has_expires, has_retry_after;
@@ -195,7 +195,7 @@ struct sip_reason {
 	struct pl protocol; /* "Q.850", "SIP" */
 	uint32_t cause;
 	bool has_cause;
-	struct pl text;     /* without quotes */
+	struct pl text; /* without quotes */
 	struct pl params;
 };
 
@@ -240,7 +240,7 @@ enum sip_transport {
 struct sip_msg {
 	const char *buf; /* the whole message text */
 	size_t len;
-	void *bufref;    /* mem reference on the buffer's owner, or NULL */
+	void *bufref; /* mem reference on the buffer's owner, or NULL */
 
 	bool req;
 	/* request line */
@@ -260,12 +260,12 @@ struct sip_msg {
 	struct pl body;
 
 	/* Parsed at decode (valid when the header is present, see has_*). */
-	struct sip_via via;     /* topmost */
+	struct sip_via via; /* topmost */
 	struct sip_addr from, to;
 	struct pl callid;
 	struct sip_cseq cseq;
-	uint32_t clen;          /* Content-Length, if present */
-	uint32_t maxfwd;        /* Max-Forwards, if present */
+	uint32_t clen;   /* Content-Length, if present */
+	uint32_t maxfwd; /* Max-Forwards, if present */
 	bool has_clen, has_maxfwd;
 
 	/* Set only on a partial message (sip_msg_decode_ex): the first defect
@@ -277,7 +277,7 @@ struct sip_msg {
 	/* Where it came from; filled by the transport layer, unused by the parser. */
 	enum sip_transport tp;
 	struct sa src, dst;
-	void *conn;             /* transport connection (stream), mem reference */
+	void *conn; /* transport connection (stream), mem reference */
 };
 
 /* Decode limits; zero fields mean the defaults in brackets. */
@@ -302,8 +302,8 @@ struct sip_limits {
  * The decoded message is mem-allocated: release it with mem_deref(), which
  * also drops the references on bufref and conn.
  */
-int sip_msg_decode(struct sip_msg **msgp, const char *buf, size_t len, bool stream,
-		   void *bufref, const struct sip_limits *lim);
+int sip_msg_decode(struct sip_msg **msgp, const char *buf, size_t len, bool stream, void *bufref,
+                   const struct sip_limits *lim);
 
 /*
  * Same as sip_msg_decode(); in addition, on EBADMSG for something that is
@@ -312,8 +312,8 @@ int sip_msg_decode(struct sip_msg **msgp, const char *buf, size_t len, bool stre
  * CSeq decoded) so that sip_msg_check() can pick the status and a 400 can be
  * sent; otherwise *partialp is set to NULL. partialp may be NULL.
  */
-int sip_msg_decode_ex(struct sip_msg **msgp, struct sip_msg **partialp, const char *buf,
-		      size_t len, bool stream, void *bufref, const struct sip_limits *lim);
+int sip_msg_decode_ex(struct sip_msg **msgp, struct sip_msg **partialp, const char *buf, size_t len,
+                      bool stream, void *bufref, const struct sip_limits *lim);
 
 /*
  * Stream framing (TCP/TLS): finds where the first message in buf ends.
@@ -325,7 +325,7 @@ int sip_msg_decode_ex(struct sip_msg **msgp, struct sip_msg **partialp, const ch
  * (close the connection); E2BIG if over a limit.
  */
 int sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim, size_t *skip,
-		  size_t *msglen);
+                  size_t *msglen);
 
 /* Header access */
 const struct sip_hdr *sip_msg_hdr(const struct sip_msg *msg, enum sip_hdr_id id);
@@ -348,9 +348,12 @@ struct sip_hdr_iter {
 	struct pl rest;
 	bool started;
 };
-#define SIP_HDR_ITER_INIT { -1, { NULL, 0 }, false }
+#define SIP_HDR_ITER_INIT                                                                          \
+	{                                                                                          \
+		-1, {NULL, 0}, false                                                               \
+	}
 bool sip_msg_hdr_next(const struct sip_msg *msg, enum sip_hdr_id id, struct sip_hdr_iter *it,
-		      struct pl *val);
+                      struct pl *val);
 
 /* True if any Require/Supported/... token list of msg contains token. */
 bool sip_msg_has_token(const struct sip_msg *msg, enum sip_hdr_id id, const char *token);
@@ -385,11 +388,11 @@ struct sip_check_opts {
 	const char *const *accept;    /* body media types accepted, e.g. "application/sdp", 415 */
 	const char *const *produce;   /* media types our INVITE/UPDATE answers carry, 406 */
 	const char *const *auth_schemes; /* e.g. "Digest": others get 401/407 */
-	uint32_t allowed_methods;     /* bit (1 << enum sip_method), 405/501; 0: any */
-	size_t max_msg;               /* for 513 */
+	uint32_t allowed_methods;        /* bit (1 << enum sip_method), 405/501; 0: any */
+	size_t max_msg;                  /* for 513 */
 };
-bool sip_msg_check(const struct sip_msg *msg, const struct sip_check_opts *opts,
-		   uint16_t *code, const char **reason);
+bool sip_msg_check(const struct sip_msg *msg, const struct sip_check_opts *opts, uint16_t *code,
+                   const char **reason);
 
 /* Reason phrase for a status code ("Not Found"), or "Unknown". */
 const char *sip_reason_phrase(uint16_t code);
@@ -425,7 +428,7 @@ int sip_mb_finish(struct sip_mb *mb);
  * raw header text ending in CRLF (may be NULL); body may be NULL.
  */
 int sip_msg_build_response(struct sip_mb *mb, const struct sip_msg *req, uint16_t code,
-			   const char *reason, const char *to_tag, bool rr, const char *extra_hdrs,
-			   const char *ctype, const void *body, size_t body_len);
+                           const char *reason, const char *to_tag, bool rr, const char *extra_hdrs,
+                           const char *ctype, const void *body, size_t body_len);
 
 #endif
