@@ -105,6 +105,12 @@ static int start_ua(struct tandemd *d)
 	uc.tls_key = s->tls_key;
 	uc.tls_ca = s->tls_ca;
 	uc.tls_no_verify = !s->tls_verify_server;
+	uc.tp.tls_verify_client = s->tls_verify_client;
+	uc.tp.limits.max_msg = s->max_message;
+	uc.tp.max_conns = s->max_connections;
+	uc.tp.idle_timeout_ms = s->idle_timeout_s * 1000u;
+	uc.tp.dscp = s->dscp > 0 ? s->dscp : -1; /* 0 in the file: unmarked */
+	uc.max_tsx = s->max_transactions;
 	for (unsigned i = 0; i < s->nlisten && i < SIP_UA_MAX_LISTEN; i++) {
 		uc.listen[i].tp = s->listen[i].tp;
 		uc.listen[i].addr = s->listen[i].addr;

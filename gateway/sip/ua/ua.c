@@ -120,7 +120,7 @@ static void cfg_defaults(struct sip_ua *ua, const struct sip_ua_config *cfg)
 
 int sip_ua_alloc(struct sip_ua **uap, struct loop *loop, const struct sip_ua_config *cfg)
 {
-	struct sip_tp_config tpc = {0};
+	struct sip_tp_config tpc = cfg ? cfg->tp : (struct sip_tp_config){0};
 	struct sip_tsx_config tc = {0};
 	struct sip_ua *ua;
 	char dom[64];
@@ -137,13 +137,15 @@ int sip_ua_alloc(struct sip_ua **uap, struct loop *loop, const struct sip_ua_con
 	tpc.tls_key = cfg->tls_key;
 	tpc.tls_ca = cfg->tls_ca;
 	tpc.tls_verify_server = !cfg->tls_no_verify;
-	tpc.dscp = 24;
+	if (!tpc.dscp)
+		tpc.dscp = 24; /* CS3: signalling */
 	err = sip_tp_alloc(&ua->tp, loop, &tpc, tp_recv, tp_err, ua);
 	if (err)
 		goto out;
 	tc.t1_ms = ua->cfg.t1_ms;
 	tc.t2_ms = ua->cfg.t2_ms;
 	tc.t4_ms = ua->cfg.t4_ms;
+	tc.max_tsx = cfg->max_tsx;
 	err = sip_tsx_layer_alloc(&ua->tsx, loop, ua->tp, &tc, ua_tsx_req, ua);
 	if (err)
 		goto out;

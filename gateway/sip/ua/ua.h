@@ -59,6 +59,10 @@ struct sip_ua_config {
 	 * outlive the UA). Requests wait for it; its first target is used and
 	 * cached per host for a minute. NULL: host names fail with EHOSTUNREACH. */
 	struct sip_dns *dns;
+	/* Transport limits and marking (zero fields: the transport's defaults;
+	 * dscp 0: CS3). The TLS fields above take precedence over tp's. */
+	struct sip_tp_config tp;
+	unsigned max_tsx; /* transactions at once [10000] */
 };
 
 /* A non-INVITE request outside any dialog (or any method registered by the
