@@ -97,11 +97,11 @@ $(B)/asan/tests/%: $(B)/asan/obj/tests/unit/%.o $(UT_HELP_ASAN_OBJS) $(B)/asan/l
 $(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libtandem.a
 	@mkdir -p $(@D)
 	$(FUZZCC) $(CPPFLAGS) $(CSTD) -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
-		-fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+		-fsanitize=fuzzer,address,undefined -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 $(B)/bench/%: tests/bench/%.c $(B)/libtandem.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(BENCH_CFLAGS_$*) -o $@ $^ $(LDLIBS) $(BENCH_LIBS_$*)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(BENCH_CFLAGS_$*) -o $@ $(filter %.c %.a,$^) $(LDLIBS) $(BENCH_LIBS_$*)
 
 tests: $(BINS) $(UNIT) $(UNIT_ASAN)
 
