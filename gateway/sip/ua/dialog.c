@@ -245,7 +245,15 @@ int sip_dialog_alloc_uas(struct sip_dialog **dlgp, struct sip_ua *ua, const stru
 	dlg->rcseq = req->cseq.num;
 	dlg->rcseq_set = true;
 	dlg->lcseq = 1 + arc4random_uniform(10000);
-	dlg->contact = contact ? cat2(contact, "", "") : NULL;
+	if (!contact && ua && ua->tp) {
+		/* our Contact for the transport and family the request came over */
+		char c[96];
+		if (!ua_contact(ua, req->tp ? req->tp : SIP_TP_UDP, sa_af(&req->dst), c, sizeof(c)) ||
+		    !ua_contact(ua, req->tp ? req->tp : SIP_TP_UDP, sa_af(&req->src), c, sizeof(c)))
+			dlg->contact = cat2(c, "", "");
+	} else if (contact) {
+		dlg->contact = cat2(contact, "", "");
+	}
 	if (!dlg->callid || !dlg->rtag || !dlg->rhdr || !dlg->lhdr || (contact && !dlg->contact))
 		goto out;
 	err = sip_dialog_refresh_target(dlg, req);
@@ -560,6 +568,85 @@ int ua_dialog_send_ack(struct sip_dialog *dlg, uint32_t cseq, const char *ctype,
 	*bufp = mb.buf;
 	*lenp = mb.len;
 	return 0;
+}
+
+void sip_dialog_set_handler(struct sip_dialog *dlg, sip_dialog_req_h *h, void *arg)
+{
+	dlg->reqh = h;
+	dlg->reqarg = arg;
+}
+
+void sip_dialog_register(struct sip_dialog *dlg)
+{
+	ua_dialog_register(dlg);
+}
+
+void sip_dialog_unregister(struct sip_dialog *dlg)
+{
+	if (dlg)
+		ua_dialog_unregister(dlg);
+}
+
+void sip_dialog_confirm(struct sip_dialog *dlg)
+{
+	if (dlg->state == SIP_DLG_EARLY || (dlg->state == SIP_DLG_INIT && dlg->rtag))
+		dlg->state = SIP_DLG_CONFIRMED;
+}
+
+int sip_dialog_update_uac_req(struct sip_dialog *dlg, const struct sip_msg *req)
+{
+	char *rtag, *rhdr;
+	int err;
+
+	if (!dlg->uac || !req->req)
+		return EINVAL;
+	if (dlg->rtag)
+		return EALREADY;
+	if (!req->from.tag.l)
+		return EBADMSG;
+	rtag = pldup(req->from.tag);
+	rhdr = pldup(req->from.val);
+	if (!rtag || !rhdr) {
+		mem_deref(rtag);
+		mem_deref(rhdr);
+		return ENOMEM;
+	}
+	dlg->rtag = rtag;
+	mem_deref(dlg->rhdr);
+	dlg->rhdr = rhdr;
+	err = routes_set(dlg, req, false);
+	if (!err)
+		err = sip_dialog_refresh_target(dlg, req);
+	if (err && err != ENOENT)
+		return err;
+	dlg->tp_default = dlg->tp_default != SIP_TP_NONE ? dlg->tp_default : req->tp;
+	dlg->rcseq = req->cseq.num;
+	dlg->rcseq_set = true;
+	dlg->state = SIP_DLG_CONFIRMED;
+	return 0;
+}
+
+int sip_dialog_reply(struct sip_dialog *dlg, struct sip_tsx *stx, uint16_t code,
+                     const char *reason, const char *extra_hdrs, const char *ctype,
+                     const void *body, size_t len)
+{
+	const struct sip_msg *req = sip_tsx_request_msg(stx);
+	char hdrs[1024];
+
+	if (!dlg->ua || !req)
+		return EINVAL;
+	hdrs[0] = '\0';
+	if (code >= 200 && code < 300 && dlg->contact &&
+	    method_has_contact(sip_method_name(req->mid)))
+		snprintf(hdrs, sizeof(hdrs), "Contact: <%s>\r\n", dlg->contact);
+	if (extra_hdrs)
+		snprintf(hdrs + strlen(hdrs), sizeof(hdrs) - strlen(hdrs), "%s", extra_hdrs);
+	return ua_reply(dlg->ua, stx, code, reason, dlg->ltag, hdrs, ctype, body, len);
+}
+
+struct sip_ua *sip_dialog_ua(const struct sip_dialog *dlg)
+{
+	return dlg->ua;
 }
 
 enum sip_dialog_state sip_dialog_state(const struct sip_dialog *dlg)

@@ -10,7 +10,7 @@
 #include "core/mem.h"
 #include "sip/ua/ua_int.h"
 
-const char *const ua_supported[] = {"100rel", "timer", NULL};
+const char *const ua_supported[] = {"100rel", "timer", "norefersub", NULL};
 static const char *const accept_sdp[] = {"application/sdp", NULL};
 
 int ua_build_response(struct sip_ua *ua, struct sip_mb *mb, const struct sip_msg *req,
@@ -66,14 +66,13 @@ int sip_ua_reply(struct sip_ua *ua, struct sip_tsx *stx, uint16_t code, const ch
 
 static uint32_t allowed_bits(const struct sip_ua *ua)
 {
-	uint32_t bits = 1u << SIP_M_OPTIONS;
+	uint32_t bits = 0;
 
 	for (int m = 1; m < SIP_M_COUNT; m++)
-		if (ua->mh[m].h)
+		if (ua_method_allowed(ua, (enum sip_method)m))
 			bits |= 1u << m;
-	if (ua->sessh)
-		bits |= 1u << SIP_M_INVITE;
-	/* in-dialog methods are ours whenever sessions exist */
+	/* in-dialog methods are ours whenever sessions exist: a request for a
+	 * dialog we do not have gets 481 below, not 405 */
 	bits |= 1u << SIP_M_ACK | 1u << SIP_M_BYE | 1u << SIP_M_CANCEL | 1u << SIP_M_PRACK |
 	        1u << SIP_M_UPDATE;
 	return bits;
@@ -147,6 +146,8 @@ static void in_dialog(struct sip_ua *ua, struct sip_tsx *stx, const struct sip_m
 {
 	struct sip_dialog *dlg = ua_dialog_find(ua, msg);
 
+	if (!dlg && ua->usageh && ua->usageh(ua, NULL, NULL, stx, msg, ua->usagearg))
+		return;
 	if (!dlg || !dlg->reqh) {
 		ua->st.reply_481++;
 		ua_reply(ua, stx, 481, NULL, NULL, NULL, NULL, NULL, 0);

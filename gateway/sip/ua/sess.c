@@ -21,6 +21,7 @@ static void sess_destroy(void *data)
 	ua_creq_detach(s->upd);
 	ua_creq_detach(s->prack);
 	ua_creq_detach(s->bye);
+	ua_info_stop(s);
 	if (s->dlg) {
 		s->dlg->reqh = NULL;
 		ua_dialog_unregister(s->dlg);
@@ -111,6 +112,7 @@ void ua_sess_terminate(struct sip_sess *s, int err, uint16_t code, const char *r
 	ua_creq_detach(s->upd);
 	ua_creq_detach(s->prack);
 	ua_creq_detach(s->bye);
+	ua_info_stop(s);
 	if (s->dlg) {
 		s->dlg->reqh = NULL;
 		s->dlg->state = SIP_DLG_TERMINATED;
@@ -220,6 +222,21 @@ void ua_sess_dlg_req(struct sip_dialog *dlg, struct sip_tsx *stx, const struct s
 	case SIP_M_OPTIONS:
 		ua_reply(ua, stx, 200, NULL, dlg->ltag, NULL, NULL, NULL, 0);
 		return;
+	case SIP_M_INFO:
+		ua_info_in(s, stx, msg);
+		return;
+	case SIP_M_REFER:
+	case SIP_M_NOTIFY:
+	case SIP_M_SUBSCRIBE:
+		/* other usages of the session's dialog (RFC 5057): sip/event */
+		if (ua->usageh && ua->usageh(ua, dlg, s, stx, msg, ua->usagearg))
+			return;
+		if (msg->mid == SIP_M_NOTIFY) {
+			ua->st.reply_481++;
+			ua_reply(ua, stx, 481, NULL, dlg->ltag, NULL, NULL, NULL, 0);
+			return;
+		}
+		break;
 	default:
 		break;
 	}

@@ -47,17 +47,37 @@ void sip_ua_token(char *buf, size_t n)
 	buf[n - 1] = '\0';
 }
 
+bool ua_method_allowed(const struct sip_ua *ua, enum sip_method m)
+{
+	if (m <= SIP_M_UNKNOWN || m >= SIP_M_COUNT)
+		return false;
+	if (ua->mh[m].h || m == SIP_M_OPTIONS)
+		return true;
+	switch (m) {
+	case SIP_M_INVITE:
+	case SIP_M_ACK:
+	case SIP_M_BYE:
+	case SIP_M_CANCEL:
+	case SIP_M_PRACK:
+	case SIP_M_UPDATE:
+	case SIP_M_INFO:
+		return ua->sessh != NULL;
+	case SIP_M_REFER:
+	case SIP_M_NOTIFY:
+	case SIP_M_SUBSCRIBE:
+		return ua->usageh != NULL;
+	default:
+		return false;
+	}
+}
+
 static void build_allow(struct sip_ua *ua)
 {
 	size_t o = 0;
 
 	ua->allow[0] = '\0';
 	for (int m = 1; m < SIP_M_COUNT; m++) {
-		bool on = ua->mh[m].h != NULL || m == SIP_M_OPTIONS;
-		if (ua->sessh && (m == SIP_M_INVITE || m == SIP_M_ACK || m == SIP_M_BYE ||
-		                  m == SIP_M_CANCEL || m == SIP_M_PRACK || m == SIP_M_UPDATE))
-			on = true;
-		if (!on)
+		if (!ua_method_allowed(ua, (enum sip_method)m))
 			continue;
 		o += snprintf(ua->allow + o, sizeof(ua->allow) - o, "%s%s", o ? ", " : "",
 		              sip_method_name(m));
@@ -207,6 +227,13 @@ void sip_ua_set_sess_handler(struct sip_ua *ua, sip_sess_new_h *h, void *arg)
 	build_allow(ua);
 }
 
+void sip_ua_set_usage_handler(struct sip_ua *ua, sip_ua_usage_h *h, void *arg)
+{
+	ua->usageh = h;
+	ua->usagearg = arg;
+	build_allow(ua);
+}
+
 int sip_ua_set_credentials(struct sip_ua *ua, const char *realm, const char *user,
                            const char *password)
 {
@@ -231,6 +258,11 @@ int sip_ua_set_credentials(struct sip_ua *ua, const char *realm, const char *use
 	c->next = ua->creds;
 	ua->creds = c;
 	return 0;
+}
+
+const char *sip_ua_allow(const struct sip_ua *ua)
+{
+	return ua->allow;
 }
 
 struct sip_tp *sip_ua_tp(struct sip_ua *ua)
@@ -385,7 +417,7 @@ int ua_dns_start(struct sip_ua *ua, struct sip_hop *hop, char *hostbuf, size_t h
 
 static void creq_destroy(void *data)
 {
-	struct ua_creq *cr = data;
+	struct sip_creq *cr = data;
 
 	tmr_cancel(&cr->linger);
 	sip_dns_cancel(cr->dnsq);
@@ -396,7 +428,7 @@ static void creq_destroy(void *data)
 	mem_deref(cr->body);
 }
 
-static void creq_unlink_free(struct ua_creq *cr)
+static void creq_unlink_free(struct sip_creq *cr)
 {
 	if (cr->slot && *cr->slot == cr)
 		*cr->slot = NULL;
@@ -428,10 +460,10 @@ static struct ua_cred *cred_find(struct sip_ua *ua, struct pl realm)
 	return any;
 }
 
-static int creq_send_now(struct ua_creq *cr);
+static int creq_send_now(struct sip_creq *cr);
 
 /* Answers the challenges of a 401/407 and resends; 0 if resent. */
-static int creq_auth_retry(struct ua_creq *cr, const struct sip_msg *resp)
+static int creq_auth_retry(struct sip_creq *cr, const struct sip_msg *resp)
 {
 	enum sip_hdr_id id =
 	    resp->scode == 401 ? SIP_HDR_WWW_AUTHENTICATE : SIP_HDR_PROXY_AUTHENTICATE;
@@ -473,7 +505,7 @@ static int creq_auth_retry(struct ua_creq *cr, const struct sip_msg *resp)
 
 static void creq_resp(int err, const struct sip_msg *resp, void *arg)
 {
-	struct ua_creq *cr = arg;
+	struct sip_creq *cr = arg;
 	bool final = err || resp->scode >= 200;
 	ua_creq_h *h = cr->h;
 
@@ -504,7 +536,7 @@ static void creq_resp(int err, const struct sip_msg *resp, void *arg)
 		h(err, resp, cr->arg);
 }
 
-static int creq_send_hop(struct ua_creq *cr, const struct sip_hop *hop)
+static int creq_send_hop(struct sip_creq *cr, const struct sip_hop *hop)
 {
 	struct sip_mb mb = {0};
 	int err;
@@ -520,7 +552,7 @@ static int creq_send_hop(struct ua_creq *cr, const struct sip_hop *hop)
 
 static void creq_dns_done(int err, const struct sip_dns_target *v, size_t n, void *arg)
 {
-	struct ua_creq *cr = arg;
+	struct sip_creq *cr = arg;
 
 	cr->dnsq = NULL;
 	if (!err) {
@@ -536,7 +568,7 @@ static void creq_dns_done(int err, const struct sip_dns_target *v, size_t n, voi
 }
 
 /* Sends now, or once DNS has answered (then 0 and the outcome goes to h). */
-static int creq_send_now(struct ua_creq *cr)
+static int creq_send_now(struct sip_creq *cr)
 {
 	int err;
 
@@ -556,11 +588,11 @@ static char *dupstr(const char *s)
 	return s ? mem_strndup(s, strlen(s)) : NULL;
 }
 
-int ua_creq_send(struct ua_creq **slot, struct sip_dialog *dlg, const char *method, uint32_t cseq,
+int ua_creq_send(struct sip_creq **slot, struct sip_dialog *dlg, const char *method, uint32_t cseq,
                  const char *extra, const char *ctype, const void *body, size_t len, ua_creq_h *h,
                  void *arg)
 {
-	struct ua_creq *cr;
+	struct sip_creq *cr;
 	int err;
 
 	if (!dlg->ua)
@@ -605,7 +637,7 @@ out:
 	return err;
 }
 
-void ua_creq_detach(struct ua_creq *cr)
+void ua_creq_detach(struct sip_creq *cr)
 {
 	if (!cr)
 		return;
@@ -623,7 +655,7 @@ void ua_creq_detach(struct ua_creq *cr)
 	}
 }
 
-int ua_creq_cancel(struct ua_creq *cr)
+int ua_creq_cancel(struct sip_creq *cr)
 {
 	if (!cr || cr->final || !cr->ctx)
 		return EALREADY;
@@ -635,7 +667,7 @@ static void dreq_resp(int err, const struct sip_msg *resp, void *arg);
 void ua_creqs_free(struct sip_ua *ua)
 {
 	while (ua->creqs) {
-		struct ua_creq *cr = ua->creqs;
+		struct sip_creq *cr = ua->creqs;
 		if (!cr->final && cr->ctx)
 			sip_tsx_abandon(cr->ctx);
 		sip_dns_cancel(cr->dnsq);
@@ -652,7 +684,7 @@ void ua_creqs_free(struct sip_ua *ua)
 struct dreq_ctx {
 	sip_tsx_resp_h *h;
 	void *arg;
-	struct ua_creq *cr;
+	struct sip_creq *cr;
 };
 
 static void dreq_resp(int err, const struct sip_msg *resp, void *arg)
@@ -693,4 +725,23 @@ int sip_dialog_request(struct sip_dialog *dlg, const char *method, const char *e
 	if (ctxp)
 		*ctxp = dc->cr->ctx;
 	return 0;
+}
+
+int sip_dialog_send(struct sip_creq **crp, struct sip_dialog *dlg, const char *method,
+                    const char *extra_hdrs, const char *ctype, const void *body, size_t len,
+                    sip_tsx_resp_h *resph, void *arg)
+{
+	if (!dlg || !method || !strcmp(method, "ACK") || !strcmp(method, "INVITE"))
+		return EINVAL;
+	return ua_creq_send(crp, dlg, method, 0, extra_hdrs, ctype, body, len, resph, arg);
+}
+
+void sip_creq_detach(struct sip_creq *cr)
+{
+	ua_creq_detach(cr);
+}
+
+uint32_t sip_creq_cseq(const struct sip_creq *cr)
+{
+	return cr ? cr->cseq : 0;
 }

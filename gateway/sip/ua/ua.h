@@ -27,6 +27,7 @@
 struct sip_ua;
 struct sip_dialog;
 struct sip_sess;
+struct sip_creq; /* a client request in a dialog (sip_dialog_send) */
 
 #define SIP_UA_MAX_LISTEN 8
 
@@ -63,6 +64,11 @@ struct sip_ua_config {
 	 * dscp 0: CS3). The TLS fields above take precedence over tp's. */
 	struct sip_tp_config tp;
 	unsigned max_tsx; /* transactions at once [10000] */
+	/* RFC 6086 Info Packages we receive (Recv-Info), NULL-terminated, e.g.
+	 * {"dtmf", NULL}; kept, not copied (static storage). An INFO naming
+	 * another package gets 469. NULL: none (legacy INFO without
+	 * Info-Package is still delivered). */
+	const char *const *info_packages;
 };
 
 /* A non-INVITE request outside any dialog (or any method registered by the
@@ -84,6 +90,21 @@ void sip_ua_free(struct sip_ua *ua);
 int sip_ua_set_handler(struct sip_ua *ua, enum sip_method m, sip_ua_req_h *h, void *arg);
 void sip_ua_set_sess_handler(struct sip_ua *ua, sip_sess_new_h *h, void *arg);
 
+/*
+ * Dialog usages other than the INVITE session (RFC 5057), served by a layer
+ * above the UA (sip/event): the hook sees
+ * - SUBSCRIBE, NOTIFY and REFER inside a session's dialog (dlg and sess set),
+ * - in-dialog requests (To tag) that match no dialog of the table (dlg and
+ *   sess NULL), e.g. a NOTIFY that overtook the 2xx of its SUBSCRIBE
+ *   (RFC 6665 §4.1.2.4).
+ * It returns true if it answered (or will answer) the request; otherwise the
+ * UA answers 481 (no dialog) or 405. One hook per UA; h NULL removes it. The
+ * hook's owner is freed before the UA.
+ */
+typedef bool(sip_ua_usage_h)(struct sip_ua *ua, struct sip_dialog *dlg, struct sip_sess *sess,
+                             struct sip_tsx *stx, const struct sip_msg *msg, void *arg);
+void sip_ua_set_usage_handler(struct sip_ua *ua, sip_ua_usage_h *h, void *arg);
+
 /* Answers a request (To tag added for non-100 responses when the request has
  * none, Server header added). extra_hdrs: raw lines ending in CRLF or NULL. */
 int sip_ua_reply(struct sip_ua *ua, struct sip_tsx *stx, uint16_t code, const char *reason,
@@ -93,6 +114,8 @@ int sip_ua_reply(struct sip_ua *ua, struct sip_tsx *stx, uint16_t code, const ch
 int sip_ua_set_credentials(struct sip_ua *ua, const char *realm, const char *user,
                            const char *password);
 
+/* The Allow value of our responses ("INVITE, ACK, ..."). */
+const char *sip_ua_allow(const struct sip_ua *ua);
 struct sip_tp *sip_ua_tp(struct sip_ua *ua);
 struct sip_tsx_layer *sip_ua_tsx(struct sip_ua *ua);
 struct loop *sip_ua_loop(struct sip_ua *ua);
@@ -138,7 +161,8 @@ enum sip_dialog_state {
 	SIP_DLG_TERMINATED,
 };
 
-/* Requests for a dialog go to its owner (a session). */
+/* Requests for a dialog go to its owner (a session, a subscription). stx is
+ * NULL for an ACK. The UA has already checked the CSeq (§12.2.2). */
 typedef void(sip_dialog_req_h)(struct sip_dialog *dlg, struct sip_tsx *stx,
                                const struct sip_msg *msg, void *arg);
 
@@ -153,7 +177,8 @@ int sip_dialog_alloc_uac(struct sip_dialog **dlgp, struct sip_ua *ua, const char
                          const char *from, const char *to, const char *route, const char *contact);
 
 /* UAS: from a dialog-creating request; local tag generated, route set from
- * Record-Route in order, remote target from Contact, remote CSeq. */
+ * Record-Route in order, remote target from Contact, remote CSeq. contact
+ * NULL: our address on the request's transport (when ua is set). */
 int sip_dialog_alloc_uas(struct sip_dialog **dlgp, struct sip_ua *ua, const struct sip_msg *req,
                          const char *contact);
 
@@ -204,6 +229,49 @@ int sip_dialog_request(struct sip_dialog *dlg, const char *method, const char *e
                        const char *ctype, const void *body, size_t len, sip_tsx_resp_h *resph,
                        void *arg, struct sip_tsx **ctxp);
 
+/*
+ * Owners other than sessions (sip/event): a dialog is a mem object; whoever
+ * holds a reference keeps it alive (the destructor unregisters it).
+ * - set_handler: in-dialog requests go to h(arg) once the dialog is registered.
+ * - register: enters the UA's dialog table (needs the remote tag), so that
+ *   in-dialog requests reach the owner; unregister leaves it (idempotent).
+ * - confirm: EARLY -> CONFIRMED (a UAS dialog made by SUBSCRIBE/REFER is
+ *   confirmed by its 2xx).
+ * - update_uac_req: a UAC dialog-to-be completed by a request from the far
+ *   end (the NOTIFY that overtook the 2xx of a SUBSCRIBE, RFC 6665 §4.1.2.4):
+ *   remote tag from From, target from Contact, route set from Record-Route
+ *   in order (as a UAS builds it), remote CSeq; CONFIRMED. EALREADY if the
+ *   dialog already has a remote tag.
+ */
+void sip_dialog_set_handler(struct sip_dialog *dlg, sip_dialog_req_h *h, void *arg);
+void sip_dialog_register(struct sip_dialog *dlg);
+void sip_dialog_unregister(struct sip_dialog *dlg);
+void sip_dialog_confirm(struct sip_dialog *dlg);
+int sip_dialog_update_uac_req(struct sip_dialog *dlg, const struct sip_msg *req);
+
+/* Answers a request in the dialog: To tag = our tag, Server, and for a 2xx
+ * to SUBSCRIBE/NOTIFY/REFER/INVITE/UPDATE our Contact. */
+int sip_dialog_reply(struct sip_dialog *dlg, struct sip_tsx *stx, uint16_t code,
+                     const char *reason, const char *extra_hdrs, const char *ctype,
+                     const void *body, size_t len);
+
+/*
+ * Sends a request in the dialog (fresh CSeq; digest challenges answered;
+ * waits for DNS when needed), like sip_dialog_request(), with a handle:
+ * *crp (may be NULL) is set, and cleared by the UA once the request is over
+ * (before resph hears the final outcome). sip_creq_detach() forgets a
+ * pending request: no more handler calls. Also for requests outside any
+ * dialog: a UAC dialog-to-be from sip_dialog_alloc_uac() (MESSAGE, a first
+ * SUBSCRIBE).
+ */
+int sip_dialog_send(struct sip_creq **crp, struct sip_dialog *dlg, const char *method,
+                    const char *extra_hdrs, const char *ctype, const void *body, size_t len,
+                    sip_tsx_resp_h *resph, void *arg);
+void sip_creq_detach(struct sip_creq *cr);
+/* The CSeq number a request carries (e.g. for REFER's event id). */
+uint32_t sip_creq_cseq(const struct sip_creq *cr);
+
+struct sip_ua *sip_dialog_ua(const struct sip_dialog *dlg);
 enum sip_dialog_state sip_dialog_state(const struct sip_dialog *dlg);
 const char *sip_dialog_callid(const struct sip_dialog *dlg);
 const char *sip_dialog_local_tag(const struct sip_dialog *dlg);
@@ -240,6 +308,14 @@ enum sip_sess_state {
  * - closed: the session is over: err (ETIMEDOUT, ECONNREFUSED... or 0) and
  *   code (the final status of a failed INVITE, 487 when cancelled, 0 when
  *   BYE'd), reason text. The handle is invalid after this returns.
+ * - info: an INFO (RFC 6086) in the dialog: package is the Info-Package value
+ *   (empty for legacy INFO, e.g. application/dtmf-relay); msg->body and its
+ *   Content-Type. Return 200 to accept, 415 for a body type refused (the
+ *   UA adds Accept), or another status. Without the handler INFO gets 200
+ *   when it has no body, else 415. An Info-Package not in cfg.info_packages
+ *   gets 469 with Recv-Info before the handler is asked.
+ * - info_resp: the outcome of an INFO we sent (sip_sess_info): the final
+ *   status, or err (ETIMEDOUT...) with code 0.
  */
 struct sip_sess_handlers {
 	void (*progress)(struct sip_sess *s, uint16_t code, const struct sip_msg *resp, void *arg);
@@ -248,6 +324,9 @@ struct sip_sess_handlers {
 	                  struct pl *answer, void *arg);
 	void (*answer)(struct sip_sess *s, uint16_t code, const struct sip_msg *msg, void *arg);
 	void (*closed)(struct sip_sess *s, int err, uint16_t code, const char *reason, void *arg);
+	uint16_t (*info)(struct sip_sess *s, struct pl package, const struct sip_msg *msg,
+	                 void *arg);
+	void (*info_resp)(struct sip_sess *s, int err, uint16_t code, void *arg);
 };
 
 struct sip_sess_connect_opts {
@@ -296,6 +375,16 @@ void sip_sess_close(struct sip_sess *s, uint16_t code);
  * err ETIMEDOUT/transport error. EINVAL in other states (use sip_sess_close).
  */
 int sip_sess_bye(struct sip_sess *s, const char *reason_hdr);
+
+/*
+ * Sends INFO (RFC 6086) in an early or established session: package NULL for
+ * legacy INFO (no Info-Package header, e.g. application/dtmf-relay), else the
+ * Info-Package value. At most SIP_SESS_MAX_INFO outstanding (EBUSY); the
+ * outcome goes to the info_resp handler.
+ */
+#define SIP_SESS_MAX_INFO 4
+int sip_sess_info(struct sip_sess *s, const char *package, const char *ctype, const void *body,
+                  size_t len);
 
 enum sip_sess_state sip_sess_state(const struct sip_sess *s);
 struct sip_dialog *sip_sess_dialog(const struct sip_sess *s);

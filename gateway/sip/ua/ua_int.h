@@ -21,7 +21,7 @@ struct ua_cred {
 	struct sip_auth_client *ac;
 };
 
-struct ua_creq;
+struct sip_creq;
 
 struct sip_ua {
 	struct loop *loop;
@@ -35,10 +35,12 @@ struct sip_ua {
 	} mh[SIP_M_COUNT];
 	sip_sess_new_h *sessh;
 	void *sessarg;
+	sip_ua_usage_h *usageh;
+	void *usagearg;
 	struct sip_dialog *dlg_hash[UA_DLG_BUCKETS];
 	struct sip_sess *sessions; /* doubly linked through sess->next/prev */
 	struct sip_sess *zombies;  /* terminated, freed by a deferred call */
-	struct ua_creq *creqs;
+	struct sip_creq *creqs;
 	struct ua_cred *creds;
 	char allow[160];
 	struct sip_ua_stats st;
@@ -96,12 +98,12 @@ struct sip_dialog {
 
 typedef void(ua_creq_h)(int err, const struct sip_msg *resp, void *arg);
 
-struct ua_creq {
-	struct ua_creq *next, *prev;
+struct sip_creq {
+	struct sip_creq *next, *prev;
 	struct sip_ua *ua;
 	struct sip_dialog *dlg; /* reference */
 	struct sip_tsx *ctx;
-	struct ua_creq **slot; /* owner's pointer, cleared when this is freed */
+	struct sip_creq **slot; /* owner's pointer, cleared when this is freed */
 	ua_creq_h *h;
 	void *arg;
 	char *method, *extra, *ctype, *body;
@@ -118,14 +120,14 @@ struct ua_creq {
 /* Builds and sends a request in dlg (fresh CSeq unless cseq != 0); *slot
  * tracks the object (cleared when it is freed). Auth challenges are answered
  * here; h sees the final outcome. */
-int ua_creq_send(struct ua_creq **slot, struct sip_dialog *dlg, const char *method, uint32_t cseq,
+int ua_creq_send(struct sip_creq **slot, struct sip_dialog *dlg, const char *method, uint32_t cseq,
                  const char *extra, const char *ctype, const void *body, size_t len, ua_creq_h *h,
                  void *arg);
 /* The owner goes away: no more calls. */
-void ua_creq_detach(struct ua_creq *cr);
-int ua_creq_cancel(struct ua_creq *cr);
+void ua_creq_detach(struct sip_creq *cr);
+int ua_creq_cancel(struct sip_creq *cr);
 void ua_creqs_free(struct sip_ua *ua);
-static inline bool ua_creq_pending(const struct ua_creq *cr)
+static inline bool ua_creq_pending(const struct sip_creq *cr)
 {
 	return cr && !cr->final;
 }
@@ -189,10 +191,10 @@ struct sip_sess {
 	struct loop_defer free_defer;
 
 	/* the INVITE transaction of either side */
-	struct ua_creq *inv; /* UAC: our INVITE or re-INVITE */
+	struct sip_creq *inv; /* UAC: our INVITE or re-INVITE */
 	bool reinvite;       /* inv is a re-INVITE */
-	struct ua_creq *upd; /* our UPDATE */
-	struct ua_creq *bye;
+	struct sip_creq *upd; /* our UPDATE */
+	struct sip_creq *bye;
 	bool cancel_pending;
 	struct sip_tsx *stx;     /* UAS: INVITE/re-INVITE server tsx, until the final response */
 	struct sip_msg *inv_msg; /* UAS: referenced INVITE, for 2xx retransmission */
@@ -228,7 +230,10 @@ struct sip_sess {
 	uint32_t rel_ms;
 	uint64_t rel_deadline;
 	uint32_t rseq_rx; /* UAC: last RSeq received */
-	struct ua_creq *prack;
+	struct sip_creq *prack;
+
+	/* INFO we sent (info.c) */
+	struct sip_creq *info[SIP_SESS_MAX_INFO];
 
 	/* session timer (timer.c) */
 	uint32_t se;
@@ -269,6 +274,11 @@ int ua_prack_send_reliable(struct sip_sess *s, uint16_t code, const char *ctype,
 void ua_prack_in(struct sip_sess *s, struct sip_tsx *stx, const struct sip_msg *msg);
 void ua_prack_uac_1xx(struct sip_sess *s, const struct sip_msg *resp);
 void ua_prack_stop(struct sip_sess *s);
+/* info.c */
+void ua_info_in(struct sip_sess *s, struct sip_tsx *stx, const struct sip_msg *msg);
+void ua_info_stop(struct sip_sess *s);
+/* whether the UA takes method m (Allow, 405) */
+bool ua_method_allowed(const struct sip_ua *ua, enum sip_method m);
 /* update.c */
 void ua_update_in(struct sip_sess *s, struct sip_tsx *stx, const struct sip_msg *msg);
 int ua_update_send(struct sip_sess *s, bool with_offer);
