@@ -484,6 +484,59 @@ static void test_bufref(void **state)
 	mem_deref(buf);
 }
 
+/* §18.2.1 and RFC 3581: the response's top Via says where the request came from. */
+static void test_build_via_received_rport(void **state)
+{
+	static const char req_rport[] =
+	    "OPTIONS sip:gw@192.0.2.9 SIP/2.0" CRLF
+	    "Via: SIP/2.0/UDP 10.0.0.7:5062;branch=z9hG4bKa1;rport, SIP/2.0/UDP p1.example.com" CRLF
+	    "Via: SIP/2.0/UDP p2.example.com;branch=z9hG4bKp2" CRLF
+	    "From: <sip:a@example.com>;tag=1" CRLF "To: <sip:gw@192.0.2.9>" CRLF
+	    "Call-ID: c1" CRLF "CSeq: 1 OPTIONS" CRLF "Max-Forwards: 70" CRLF
+	    "Content-Length: 0" CRLF CRLF;
+	static const char req_same[] =
+	    "OPTIONS sip:gw@192.0.2.9 SIP/2.0" CRLF
+	    "Via: SIP/2.0/UDP 198.51.100.4:5060;branch=z9hG4bKa2" CRLF
+	    "From: <sip:a@example.com>;tag=1" CRLF "To: <sip:gw@192.0.2.9>" CRLF
+	    "Call-ID: c2" CRLF "CSeq: 1 OPTIONS" CRLF "Max-Forwards: 70" CRLF
+	    "Content-Length: 0" CRLF CRLF;
+	struct sip_msg *req = decode_ok(req_rport), *rsp = NULL;
+	struct sip_mb mb;
+	(void)state;
+
+	/* behind a NAT: source 203.0.113.5:40000, sent-by 10.0.0.7:5062 */
+	assert_int_equal(sa_set_str(&req->src, "203.0.113.5", 40000), 0);
+	memset(&mb, 0, sizeof(mb));
+	assert_int_equal(sip_msg_build_response(&mb, req, 200, NULL, "t", false, NULL, NULL,
+						NULL, 0), 0);
+	assert_non_null(strstr(mb.buf, "Via: SIP/2.0/UDP 10.0.0.7:5062;branch=z9hG4bKa1;"
+				       "rport=40000;received=203.0.113.5, SIP/2.0/UDP p1.example.com\r\n"
+				       "Via: SIP/2.0/UDP p2.example.com;branch=z9hG4bKp2\r\n"));
+	assert_int_equal(sip_msg_decode(&rsp, mb.buf, mb.len, false, NULL, NULL), 0);
+	assert_true(pleq(rsp->via.received, "203.0.113.5"));
+	assert_int_equal(rsp->via.rport_val, 40000);
+	mem_deref(rsp);
+	mem_deref(mb.buf);
+	mem_deref(req);
+
+	/* sent-by is the source and no rport: the Via is copied untouched */
+	req = decode_ok(req_same);
+	assert_int_equal(sa_set_str(&req->src, "198.51.100.4", 5060), 0);
+	memset(&mb, 0, sizeof(mb));
+	assert_int_equal(sip_msg_build_response(&mb, req, 200, NULL, "t", false, NULL, NULL,
+						NULL, 0), 0);
+	assert_non_null(strstr(mb.buf, "Via: SIP/2.0/UDP 198.51.100.4:5060;branch=z9hG4bKa2\r\n"));
+	/* a different source address adds received only */
+	assert_int_equal(sa_set_str(&req->src, "198.51.100.5", 5060), 0);
+	mem_deref(mb.buf);
+	memset(&mb, 0, sizeof(mb));
+	assert_int_equal(sip_msg_build_response(&mb, req, 200, NULL, "t", false, NULL, NULL,
+						NULL, 0), 0);
+	assert_non_null(strstr(mb.buf, ";branch=z9hG4bKa2;received=198.51.100.5\r\n"));
+	mem_deref(mb.buf);
+	mem_deref(req);
+}
+
 static void test_build_response(void **state)
 {
 	struct sip_msg *req = decode_ok(invite_sdp), *rsp = NULL;
@@ -678,7 +731,7 @@ int main(void)
 	    cmocka_unit_test(test_scalars),        cmocka_unit_test(test_iter_quotes),
 	    cmocka_unit_test(test_datagram_body),  cmocka_unit_test(test_frame),
 	    cmocka_unit_test(test_limits),         cmocka_unit_test(test_bufref),
-	    cmocka_unit_test(test_build_response), cmocka_unit_test(test_mb_grow),
+	    cmocka_unit_test(test_build_response), cmocka_unit_test(test_build_via_received_rport), cmocka_unit_test(test_mb_grow),
 	    cmocka_unit_test(test_check),          cmocka_unit_test(test_bad_responses),
 	    cmocka_unit_test(test_regressions),
 	};

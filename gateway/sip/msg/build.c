@@ -124,6 +124,62 @@ static void copy_lines(struct sip_mb *mb, const struct sip_msg *req, enum sip_hd
 	}
 }
 
+/* The "rport" name of a valueless rport parameter in a via-parm, or NULL. */
+static const char *via_empty_rport(struct pl params)
+{
+	struct pl rest = params, name, val;
+
+	while (sip_param_next(&rest, &name, &val))
+		if (pl_caseeq_str(name, "rport") && (!val.p || !val.l))
+			return name.p + name.l;
+	return NULL;
+}
+
+/*
+ * The topmost Via of a response to a request received from the network
+ * (§18.2.1, RFC 3581): received= when sent-by is not the packet's source
+ * address (always, when rport was asked for), and rport filled with the
+ * source port. Other Via lines are copied as they are.
+ */
+static void copy_top_via(struct sip_mb *mb, const struct sip_msg *req, const struct sip_hdr *h)
+{
+	struct pl v = req->via.val, line = h->val;
+	const char *end = line.p + line.l, *rp;
+	char ip[64];
+	struct sa sent_by;
+	bool received;
+
+	if (!sa_isset(&req->src) || !v.p || v.p < line.p || v.p + v.l > end) {
+		sip_mb_pl(mb, line);
+		return;
+	}
+	rp = req->via.rport ? via_empty_rport(req->via.params) : NULL;
+	received = rp || sa_set(&sent_by, req->via.host, 0) || !sa_eq_addr(&sent_by, &req->src);
+	sip_mb_append(mb, line.p, (size_t)(v.p - line.p));
+	if (rp) {
+		sip_mb_append(mb, v.p, (size_t)(rp - v.p));
+		sip_mb_printf(mb, "=%u", sa_port(&req->src));
+		sip_mb_append(mb, rp, (size_t)(v.p + v.l - rp));
+	} else {
+		sip_mb_pl(mb, v);
+	}
+	if (received && !req->via.received.p)
+		sip_mb_printf(mb, ";received=%s", sa_ntop(&req->src, ip, sizeof(ip)));
+	sip_mb_append(mb, v.p + v.l, (size_t)(end - (v.p + v.l)));
+}
+
+static void copy_vias(struct sip_mb *mb, const struct sip_msg *req)
+{
+	for (int i = req->first[SIP_HDR_VIA]; i >= 0; i = req->hdr[i].next) {
+		sip_mb_str(mb, "Via: ");
+		if (i == req->first[SIP_HDR_VIA])
+			copy_top_via(mb, req, &req->hdr[i]);
+		else
+			sip_mb_pl(mb, req->hdr[i].val);
+		sip_mb_append(mb, "\r\n", 2);
+	}
+}
+
 static bool dialog_creating(enum sip_method m)
 {
 	return m == SIP_M_INVITE || m == SIP_M_SUBSCRIBE || m == SIP_M_REFER;
@@ -140,7 +196,7 @@ int sip_msg_build_response(struct sip_mb *mb, const struct sip_msg *req, uint16_
 	if (!mb->buf && sip_mb_init(mb, 512 + body_len))
 		return ENOMEM;
 	sip_mb_printf(mb, "SIP/2.0 %u %s\r\n", code, reason ? reason : sip_reason_phrase(code));
-	copy_lines(mb, req, SIP_HDR_VIA);
+	copy_vias(mb, req);
 	copy_lines(mb, req, SIP_HDR_FROM);
 	to = sip_msg_hdr(req, SIP_HDR_TO);
 	if (to) {
