@@ -3,8 +3,10 @@
  *
  *   sipua --listen udp:127.0.0.1:5070 [--listen tcp:...] [--listen tls:...]
  *         [--cert F --key F] --uas
- *       answers every INVITE with 200 + SDP, handles ACK/BYE; prints counters
- *       on SIGTERM/SIGINT.
+ *       answers every INVITE with 200 + SDP, handles ACK/BYE, accepts INFO
+ *       (200) and in-dialog REFER (202, then NOTIFY "SIP/2.0 100 Trying" and
+ *       NOTIFY "SIP/2.0 200 OK" without placing the referred call); prints
+ *       counters on SIGTERM/SIGINT.
  *   sipua --uac sip:service@127.0.0.1:5060 --transport udp|tcp|tls --calls N
  *         --rate R [--hold MS] [--timeout S] [--linger MS]
  *       places N calls (INVITE, ACK, hold, BYE) and prints
@@ -20,6 +22,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/mem.h"
+#include "sip/event/event.h"
 #include "sip/ua/ua.h"
 
 static const char sdp_fmt[] = "v=0\r\n"
@@ -34,6 +37,7 @@ static const char sdp_fmt[] = "v=0\r\n"
 struct app {
 	struct loop *loop;
 	struct sip_ua *ua;
+	struct sip_events *ev;
 	bool uas;
 	/* uac */
 	const char *target;
@@ -41,7 +45,7 @@ struct app {
 	unsigned calls, rate, hold_ms, linger_ms, timeout_s, started, done, ok, failed;
 	struct tmr tmr_start, tmr_deadline;
 	/* uas counters */
-	unsigned invites, answered, established, byes, cancelled, closed_err;
+	unsigned invites, answered, established, byes, cancelled, closed_err, infos, refers;
 	int exit_code;
 	bool finished;
 };
@@ -91,11 +95,34 @@ static void uas_closed(struct sip_sess *s, int err, uint16_t code, const char *r
 		app->byes++;
 }
 
+static uint16_t uas_info(struct sip_sess *s, struct pl package, const struct sip_msg *msg,
+                         void *arg)
+{
+	struct app *app = arg;
+
+	app->infos++;
+	return 200;
+}
+
 static const struct sip_sess_handlers uas_h = {
     .established = uas_established,
     .offer = uas_offer,
     .closed = uas_closed,
+    .info = uas_info,
 };
+
+/* Accepts every REFER and reports success at once: the final NOTIFY waits
+ * for the 100 Trying one (the event layer keeps one NOTIFY in flight). */
+static uint16_t uas_refer(struct sip_sess *sess, struct sip_evsub *sub,
+                          const struct sip_refer_to *rt, const struct sip_msg *msg, void *arg)
+{
+	struct app *app = arg;
+
+	app->refers++;
+	if (sub && sip_refer_notify(sub, 200, "OK"))
+		return 500;
+	return 202;
+}
 
 static void uas_new(struct sip_sess *s, const struct sip_msg *invite, void *arg)
 {
@@ -116,13 +143,13 @@ static void uas_report(struct app *app)
 	struct sip_ua_stats st;
 
 	sip_ua_stats(app->ua, &st);
-	printf(
-	    "COUNTERS sipua invites=%u answered=%u established=%u byes=%u cancelled=%u "
-	    "errors=%u acks=%llu retrans_2xx=%llu sessions=%u closed=%llu bye_rx=%llu r481=%llu\n",
-	    app->invites, app->answered, app->established, app->byes, app->cancelled,
-	    app->closed_err, (unsigned long long)st.acks_rx, (unsigned long long)st.retrans_2xx,
-	    st.sessions, (unsigned long long)st.sess_closed, (unsigned long long)st.bye_rx,
-	    (unsigned long long)st.reply_481);
+	printf("COUNTERS sipua invites=%u answered=%u established=%u byes=%u cancelled=%u "
+	       "errors=%u acks=%llu retrans_2xx=%llu sessions=%u closed=%llu bye_rx=%llu r481=%llu "
+	       "infos=%u refers=%u\n",
+	       app->invites, app->answered, app->established, app->byes, app->cancelled,
+	       app->closed_err, (unsigned long long)st.acks_rx, (unsigned long long)st.retrans_2xx,
+	       st.sessions, (unsigned long long)st.sess_closed, (unsigned long long)st.bye_rx,
+	       (unsigned long long)st.reply_481, app->infos, app->refers);
 	fflush(stdout);
 }
 
@@ -416,6 +443,8 @@ int main(int argc, char **argv)
 	tmr_init(&app.tmr_deadline);
 	if (app.uas) {
 		sip_ua_set_sess_handler(app.ua, uas_new, &app);
+		if (sip_event_alloc(&app.ev, app.ua) == 0)
+			sip_event_set_refer_handler(app.ev, uas_refer, &app);
 		print_listeners(&app, &cfg);
 	} else {
 		app.exit_code = 1;
@@ -425,6 +454,7 @@ int main(int argc, char **argv)
 	loop_run(app.loop);
 	tmr_cancel(&app.tmr_start);
 	tmr_cancel(&app.tmr_deadline);
+	sip_event_free(app.ev);
 	sip_ua_free(app.ua);
 	loop_free(app.loop);
 	return app.uas ? 0 : app.exit_code;

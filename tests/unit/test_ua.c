@@ -1318,13 +1318,22 @@ static void fakedns_read(int fd, unsigned events, void *arg)
 	f->queries++;
 	memcpy(out, q, i);
 	n = i;
-	bool known = !strcasecmp(name, "peer.test");
+	/* two.test: also AAAA ::1, where nobody answers (RFC 3263 failover) */
+	bool two = !strcasecmp(name, "two.test");
+	bool known = !strcasecmp(name, "peer.test") || two;
 	out[2] = 0x84 | (q[2] & 0x01);
 	out[3] = known ? 0x80 : 0x83; /* NOERROR / NXDOMAIN */
 	out[6] = out[7] = out[8] = out[9] = out[10] = out[11] = 0;
 	if (known && qtype == 1) { /* A 127.0.0.1, TTL 60 */
 		static const uint8_t rr[] = {0xc0, 0x0c, 0, 1, 0,   1, 0, 0,
 		                             0,    60,   0, 4, 127, 0, 0, 1};
+		memcpy(out + n, rr, sizeof(rr));
+		n += sizeof(rr);
+		out[7] = 1;
+	}
+	if (two && qtype == 28) { /* AAAA ::1 */
+		static const uint8_t rr[] = {0xc0, 0x0c, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16, 0, 0,
+		                             0,    0,    0, 0,  0, 0, 0, 0, 0, 0,  0, 0,  0, 1};
 		memcpy(out + n, rr, sizeof(rr));
 		n += sizeof(rr);
 		out[7] = 1;
@@ -1434,6 +1443,88 @@ static void test_uac_dns_next_hop(void **state)
 	close(e.fd);
 }
 
+static void failover_resp(int err, const struct sip_msg *resp, void *arg)
+{
+	uint16_t *code = arg;
+
+	if (resp && resp->scode < 200)
+		return;
+	*code = resp ? resp->scode : 1;
+}
+
+/*
+ * RFC 3263 §4.3: two.test has AAAA ::1 (the UA sends there first: RFC 6724
+ * prefers it; nobody answers) and A 127.0.0.1 (the peer). The MESSAGE times
+ * out on the first target (64*T1 = 1.28 s) and goes to the second as a new
+ * transaction: same CSeq, new branch. The next request finds both targets
+ * in the cache and fails over the same way without asking the DNS.
+ */
+static void test_uac_dns_failover(void **state)
+{
+	struct sip_ua_config cfg = {0};
+	struct sip_dns_conf dc = {.timeout_ms = 500, .tries = 1};
+	struct sip_dns *dns = NULL;
+	struct sip_dialog *d = NULL;
+	struct sip_ua_stats st;
+	struct fakedns fd;
+	struct sip_msg *m;
+	char srv[64], target[96];
+	uint16_t code = 0;
+	uint64_t t0;
+	struct env e;
+
+	(void)state;
+	env_up(&e, 20);
+	fakedns_start(&fd, e.loop);
+	snprintf(srv, sizeof(srv), "127.0.0.1:%u", fd.port);
+	dc.servers = srv;
+	assert_int_equal(sip_dns_alloc(&dns, e.loop, &dc), 0);
+	sip_ua_free(e.ua);
+	cfg.nlisten = 2;
+	cfg.listen[0].tp = SIP_TP_UDP;
+	sa_set_str(&cfg.listen[0].addr, "127.0.0.1", 0);
+	cfg.listen[1].tp = SIP_TP_UDP;
+	sa_set_str(&cfg.listen[1].addr, "::1", 0);
+	cfg.t1_ms = 20;
+	cfg.dns = dns;
+	assert_int_equal(sip_ua_alloc(&e.ua, e.loop, &cfg), 0);
+	assert_int_equal(sip_ua_local(e.ua, SIP_TP_UDP, AF_INET, &e.ua_addr), 0);
+	e.ua_port = sa_port(&e.ua_addr);
+
+	snprintf(target, sizeof(target), "sip:peer@two.test:%u;transport=udp", e.port);
+	assert_int_equal(
+	    sip_dialog_alloc_uac(&d, e.ua, target, "<sip:ua@127.0.0.1>", NULL, NULL, NULL), 0);
+	for (int round = 0; round < 2; round++) {
+		unsigned q0 = fd.queries;
+		code = 0;
+		t0 = loop_clock_ms();
+		assert_int_equal(sip_dialog_send(NULL, d, "MESSAGE", NULL, "text/plain", "hi", 2,
+		                                 failover_resp, &code),
+		                 0);
+		m = peer_wait_req(&e, SIP_M_MESSAGE, 4000);
+		assert_non_null(m);
+		/* it came after the first target's timeout, over IPv4 */
+		assert_true(loop_clock_ms() - t0 >= 1000);
+		assert_int_equal(m->cseq.num, sip_dialog_local_cseq(d));
+		peer_reply(&e, m, 200, NULL, NULL);
+		mem_deref(m);
+		run_for(&e, 50);
+		assert_int_equal(code, 200);
+		sip_ua_stats(e.ua, &st);
+		assert_int_equal(st.failover, (uint64_t)round + 1);
+		if (round == 1)
+			assert_int_equal(fd.queries, q0); /* both targets came from the cache */
+	}
+	mem_deref(d);
+	sip_ua_free(e.ua);
+	e.ua = NULL;
+	mem_deref(dns);
+	loop_fd_forget(e.loop, fd.fd);
+	close(fd.fd);
+	loop_free(e.loop);
+	close(e.fd);
+}
+
 /* Two forks answer (§13.2.2.4): the first 2xx makes the session, the second is
  * ACKed and sent a BYE on its own dialog. */
 static void test_uac_fork_2xx(void **state)
@@ -1490,6 +1581,124 @@ static void test_uac_fork_2xx(void **state)
 
 /* Delayed offer answered early: INVITE without SDP, reliable 183 with the offer,
  * PRACK with our answer, then a 2xx whose ACK carries no body. */
+/* A response from fork `tag` (Contact user = tag) to the INVITE inv. */
+static void fork_resp(struct env *e, const struct sip_msg *inv, uint16_t code, const char *tag,
+                      uint32_t rseq, bool with_sdp)
+{
+	char text[2048];
+
+	snprintf(
+	    text, sizeof(text),
+	    "SIP/2.0 %u X\nVia: %.*s\nFrom: %.*s\nTo: %.*s;tag=%s\nCall-ID: %.*s\n"
+	    "CSeq: %u INVITE\nContact: <sip:%s@127.0.0.1:%%P>\n%s%u%s%sContent-Length: %zu\n\n%s",
+	    code, PL_ARG(sip_msg_hdr(inv, SIP_HDR_VIA)->val), PL_ARG(inv->from.val),
+	    PL_ARG(inv->to.val), tag, PL_ARG(inv->callid), inv->cseq.num, tag,
+	    rseq ? "Require: 100rel\nRSeq: " : "", rseq, rseq ? "\n" : "",
+	    with_sdp ? "Content-Type: application/sdp\n" : "", with_sdp ? strlen(sdp) : 0,
+	    with_sdp ? sdp : "");
+	peer_send(e, text);
+}
+
+/* The next PRACK (retransmissions of earlier ones skipped by RAck). */
+static struct sip_msg *wait_prack(struct env *e, uint32_t rseq, const char *tag)
+{
+	struct sip_msg *m;
+	struct sip_rack rack;
+
+	for (int i = 0; i < 10; i++) {
+		m = peer_wait_req(e, SIP_M_PRACK, 2000);
+		if (!m)
+			return NULL;
+		if (!sip_rack_decode(&rack, sip_msg_hdr(m, SIP_HDR_RACK)->val) &&
+		    rack.rseq == rseq && pl_eq(m->to.tag, pl_make(tag, strlen(tag))))
+			return m;
+		mem_deref(m);
+	}
+	return NULL;
+}
+
+/*
+ * §13.2.2.4: two forks send reliable 1xx with their own tags and RSeq
+ * spaces. Each early dialog is kept apart: each 1xx is PRACKed in its own
+ * dialog (To tag, Request-URI = that fork's Contact), RSeq 1 of the second
+ * fork is not mistaken for a repeat of the first's. The 2xx of fork B makes
+ * B's early dialog the session's; A's late 2xx gets ACK and BYE in A's dialog;
+ * the session's BYE goes to B.
+ */
+static void test_uac_forked_early_dialogs(void **state)
+{
+	struct sip_sess_connect_opts o = {0};
+	struct sip_sess *s = NULL;
+	struct sip_msg *inv, *m;
+	char target[64];
+	struct env e;
+
+	(void)state;
+	env_up(&e, 100);
+	snprintf(target, sizeof(target), "sip:gw@127.0.0.1:%u", e.port);
+	o.target = target;
+	o.body = sdp;
+	o.body_len = strlen(sdp);
+	assert_int_equal(sip_sess_connect(&s, e.ua, &o, &hs, &e), 0);
+	inv = peer_wait_req(&e, SIP_M_INVITE, 2000);
+	assert_non_null(inv);
+	fork_resp(&e, inv, 180, "forka", 1, false);
+	m = wait_prack(&e, 1, "forka");
+	assert_non_null(m);
+	assert_true(pl_eq(m->ruri.user, PL("forka")));
+	peer_reply(&e, m, 200, NULL, NULL);
+	mem_deref(m);
+	fork_resp(&e, inv, 183, "forkb", 1, false);
+	m = wait_prack(&e, 1, "forkb");
+	assert_non_null(m); /* RSeq 1 again, but of another dialog */
+	assert_true(pl_eq(m->ruri.user, PL("forkb")));
+	peer_reply(&e, m, 200, NULL, NULL);
+	mem_deref(m);
+	fork_resp(&e, inv, 180, "forka", 2, false);
+	m = wait_prack(&e, 2, "forka");
+	assert_non_null(m);
+	assert_true(pl_eq(m->ruri.user, PL("forka")));
+	peer_reply(&e, m, 200, NULL, NULL);
+	mem_deref(m);
+	assert_int_equal(e.progress, 3);
+	/* B answers: the session is B's */
+	fork_resp(&e, inv, 200, "forkb", 0, true);
+	m = peer_wait_req(&e, SIP_M_ACK, 2000);
+	assert_non_null(m);
+	assert_true(pl_eq(m->to.tag, PL("forkb")));
+	assert_true(pl_eq(m->ruri.user, PL("forkb")));
+	mem_deref(m);
+	assert_int_equal(e.established, 1);
+	assert_string_equal(sip_dialog_remote_tag(sip_sess_dialog(s)), "forkb");
+	/* A answers too, late: ACK and BYE in A's dialog, the session stays */
+	fork_resp(&e, inv, 200, "forka", 0, true);
+	m = peer_wait_req(&e, SIP_M_ACK, 2000);
+	assert_non_null(m);
+	assert_true(pl_eq(m->to.tag, PL("forka")));
+	mem_deref(m);
+	m = peer_wait_req(&e, SIP_M_BYE, 2000);
+	assert_non_null(m);
+	assert_true(pl_eq(m->to.tag, PL("forka")));
+	assert_true(pl_eq(m->ruri.user, PL("forka")));
+	peer_reply(&e, m, 200, NULL, NULL);
+	mem_deref(m);
+	run_for(&e, 50);
+	assert_int_equal(e.closed, 0);
+	assert_int_equal(sip_sess_state(s), SIP_SESS_ESTABLISHED);
+	/* hang up: BYE to B */
+	assert_int_equal(sip_sess_bye(s, NULL), 0);
+	m = peer_wait_req(&e, SIP_M_BYE, 2000);
+	assert_non_null(m);
+	assert_true(pl_eq(m->to.tag, PL("forkb")));
+	assert_true(pl_eq(m->ruri.user, PL("forkb")));
+	peer_reply(&e, m, 200, NULL, NULL);
+	mem_deref(m);
+	run_for(&e, 50);
+	assert_int_equal(e.closed, 1);
+	mem_deref(inv);
+	env_down(&e);
+}
+
 static void test_uac_delayed_offer_prack(void **state)
 {
 	struct sip_sess_connect_opts o = {0};
@@ -1553,8 +1762,10 @@ int main(void)
 	    cmocka_unit_test(test_uac_digest_retry),
 	    cmocka_unit_test(test_uac_cancel),
 	    cmocka_unit_test(test_uac_fork_2xx),
+	    cmocka_unit_test(test_uac_forked_early_dialogs),
 	    cmocka_unit_test(test_uac_delayed_offer_prack),
 	    cmocka_unit_test(test_uac_dns_next_hop),
+	    cmocka_unit_test(test_uac_dns_failover),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -498,7 +498,7 @@ static void ackjob_done(int err, const struct sip_dns_target *v, size_t n, void 
 
 	j->q = NULL;
 	if (!err) {
-		ua_dns_cache_put(j->ua, &j->hop, &v[0].addr, v[0].tp);
+		ua_dns_cache_put(j->ua, &j->hop, v, n);
 		j->hop.addr = v[0].addr;
 		j->hop.tp = v[0].tp;
 		err = ua_dialog_build_hop(j->dlg, &mb, "ACK", j->cseq, NULL, j->ctype, j->body,

@@ -175,6 +175,10 @@ static void out_of_dialog(struct sip_ua *ua, struct sip_tsx *stx, const struct s
 		else
 			reply_options(ua, stx);
 		return;
+	case SIP_M_INFO: /* RFC 6086 §4.2.2: INFO belongs to an invite dialog usage */
+		if (ua->mh[SIP_M_INFO].h)
+			break;
+		/* fall through */
 	case SIP_M_BYE:
 	case SIP_M_PRACK:
 	case SIP_M_UPDATE:

@@ -113,7 +113,8 @@ void ua_prack_in(struct sip_sess *s, struct sip_tsx *stx, const struct sip_msg *
 	ua_reply(s->ua, stx, 200, NULL, s->dlg->ltag, NULL, NULL, NULL, 0);
 }
 
-void ua_prack_uac_1xx(struct sip_sess *s, const struct sip_msg *resp)
+void ua_prack_uac_1xx(struct sip_sess *s, struct sip_dialog *dlg, uint32_t *rseq_rx,
+                      const struct sip_msg *resp)
 {
 	const struct sip_hdr *h;
 	char extra[96];
@@ -125,9 +126,9 @@ void ua_prack_uac_1xx(struct sip_sess *s, const struct sip_msg *resp)
 	if (!h || sip_u32_decode(&rseq, h->val))
 		return;
 	/* retransmissions and out-of-order ones are not acknowledged again */
-	if (s->rseq_rx && rseq != s->rseq_rx + 1)
+	if (*rseq_rx && rseq != *rseq_rx + 1)
 		return;
-	s->rseq_rx = rseq;
+	*rseq_rx = rseq;
 	snprintf(extra, sizeof(extra), "RAck: %u %u INVITE\r\n", rseq, resp->cseq.num);
 	/* delayed offer answered early: the 1xx carries the offer, our PRACK the answer */
 	if (ua_has_body(resp) && !s->offer_out && !s->early_offer_done && s->h.offer &&
@@ -137,12 +138,12 @@ void ua_prack_uac_1xx(struct sip_sess *s, const struct sip_msg *resp)
 		if (s->h.offer(s, resp, &ctype, &answer, s->arg) == 0 &&
 		    ua_sess_set_local(s, ctype, answer.p, answer.l) == 0 && s->lsdp_len) {
 			s->early_offer_done = true;
-			if (ua_creq_send(&s->prack, s->dlg, "PRACK", 0, extra, s->lctype, s->lsdp,
+			if (ua_creq_send(&s->prack, dlg, "PRACK", 0, extra, s->lctype, s->lsdp,
 			                 s->lsdp_len, NULL, NULL) == 0)
 				s->ua->st.prack_tx++;
 			return;
 		}
 	}
-	if (ua_creq_send(&s->prack, s->dlg, "PRACK", 0, extra, NULL, NULL, 0, NULL, NULL) == 0)
+	if (ua_creq_send(&s->prack, dlg, "PRACK", 0, extra, NULL, NULL, 0, NULL, NULL) == 0)
 		s->ua->st.prack_tx++;
 }

@@ -27,6 +27,8 @@ static void sess_destroy(void *data)
 		ua_dialog_unregister(s->dlg);
 	}
 	mem_deref(s->dlg);
+	for (size_t i = 0; i < UA_MAX_FORKS; i++)
+		mem_deref(s->forks[i]);
 	mem_deref(s->inv_msg);
 	mem_deref(s->resp2xx);
 	mem_deref(s->ack);
@@ -231,11 +233,6 @@ void ua_sess_dlg_req(struct sip_dialog *dlg, struct sip_tsx *stx, const struct s
 		/* other usages of the session's dialog (RFC 5057): sip/event */
 		if (ua->usageh && ua->usageh(ua, dlg, s, stx, msg, ua->usagearg))
 			return;
-		if (msg->mid == SIP_M_NOTIFY) {
-			ua->st.reply_481++;
-			ua_reply(ua, stx, 481, NULL, dlg->ltag, NULL, NULL, NULL, 0);
-			return;
-		}
 		break;
 	default:
 		break;

@@ -35,6 +35,7 @@ static int invite_send(struct sip_sess *s)
 	if (cc->se)
 		o += snprintf(hdrs + o, sizeof(hdrs) - o, "Session-Expires: %u\r\nMin-SE: %u\r\n",
 		              cc->se, cc->min_se);
+	o += ua_recv_info_hdr(ua, hdrs + o, sizeof(hdrs) - o);
 	err = sip_mb_init(&mb, o + (cc->extra ? strlen(cc->extra) : 0) + 1);
 	if (err)
 		return err;
@@ -47,7 +48,6 @@ static int invite_send(struct sip_sess *s)
 		err = ua_creq_send(&s->inv, s->dlg, "INVITE", 0, mb.buf, cc->ctype, cc->body,
 		                   cc->body_len, inv_resp, s);
 	mem_deref(mb.buf);
-	(void)ua;
 	return err;
 }
 
@@ -152,17 +152,14 @@ void ua_sess_uac_ack_retrans(struct sip_sess *s, const struct sip_msg *resp)
 		send_ack(s, resp, s->ack_body);
 }
 
-/* A 2xx from another fork than the one we kept (§13.2.2.4): ACK it and BYE it. */
-static void fork_2xx(struct sip_sess *s, const struct sip_msg *resp)
+/* A dialog for another fork's 1xx/2xx: our identity (Call-ID, tag, From),
+ * the fork's tag, route set and target; not registered. */
+static struct sip_dialog *fork_clone(struct sip_sess *s, const struct sip_msg *resp)
 {
 	struct sip_dialog *d = NULL;
-	struct sip_hop hop;
-	char *buf;
-	size_t n;
 
 	if (sip_dialog_alloc_uac(&d, s->ua, s->dlg->rtarget, "x", NULL, NULL, s->dlg->contact))
-		return;
-	/* same identity as ours: Call-ID, local tag and From */
+		return NULL;
 	mem_deref(d->callid);
 	mem_deref(d->lhdr);
 	d->callid = mem_strndup(s->dlg->callid, strlen(s->dlg->callid));
@@ -170,13 +167,81 @@ static void fork_2xx(struct sip_sess *s, const struct sip_msg *resp)
 	memcpy(d->ltag, s->dlg->ltag, sizeof(d->ltag));
 	d->tp_default = s->dlg->tp_default;
 	d->lcseq = resp->cseq.num;
-	if (d->callid && d->lhdr && !sip_dialog_update_uac(d, resp)) {
-		ua_dialog_unregister(d);
-		if (!ua_dialog_send_ack(d, resp->cseq.num, NULL, NULL, 0, &buf, &n, &hop))
-			mem_deref(buf);
-		ua_creq_send(NULL, d, "BYE", 0, NULL, NULL, NULL, 0, NULL, NULL);
+	if (!d->callid || !d->lhdr || sip_dialog_update_uac(d, resp)) {
+		mem_deref(d);
+		return NULL;
 	}
+	ua_dialog_unregister(d);
+	return d;
+}
+
+static bool tag_is(const struct sip_dialog *d, struct pl tag)
+{
+	return d && d->rtag && pl_eq(tag, pl_make(d->rtag, strlen(d->rtag)));
+}
+
+/* A 2xx from another fork than the one we kept (§13.2.2.4): ACK it and BYE it. */
+static void fork_2xx(struct sip_sess *s, const struct sip_msg *resp)
+{
+	struct sip_dialog *d = fork_clone(s, resp);
+	struct sip_hop hop;
+	char *buf;
+	size_t n;
+
+	if (!d)
+		return;
+	if (!ua_dialog_send_ack(d, resp->cseq.num, NULL, NULL, 0, &buf, &n, &hop))
+		mem_deref(buf);
+	ua_creq_send(NULL, d, "BYE", 0, NULL, NULL, NULL, 0, NULL, NULL);
 	mem_deref(d);
+}
+
+/* The early dialog of a 1xx's To tag: ours, a known fork's, or a new fork's. */
+static struct sip_dialog *early_dialog(struct sip_sess *s, const struct sip_msg *resp,
+                                       uint32_t **rseqp)
+{
+	size_t i, free_slot = UA_MAX_FORKS;
+
+	if (!s->dlg->rtag || tag_is(s->dlg, resp->to.tag)) {
+		*rseqp = &s->rseq_rx;
+		return sip_dialog_update_uac(s->dlg, resp) ? NULL : s->dlg;
+	}
+	for (i = 0; i < UA_MAX_FORKS; i++) {
+		if (tag_is(s->forks[i], resp->to.tag)) {
+			*rseqp = &s->fork_rseq[i];
+			return sip_dialog_update_uac(s->forks[i], resp) ? NULL : s->forks[i];
+		}
+		if (!s->forks[i] && free_slot == UA_MAX_FORKS)
+			free_slot = i;
+	}
+	if (free_slot == UA_MAX_FORKS)
+		return NULL;
+	s->forks[free_slot] = fork_clone(s, resp);
+	s->fork_rseq[free_slot] = 0;
+	*rseqp = &s->fork_rseq[free_slot];
+	return s->forks[free_slot];
+}
+
+/* The 2xx comes from a fork whose early dialog we keep apart: it becomes the
+ * session's dialog, and the one we had joins the forks. */
+static void adopt_fork(struct sip_sess *s, const struct sip_msg *resp)
+{
+	for (size_t i = 0; i < UA_MAX_FORKS; i++) {
+		struct sip_dialog *d = s->forks[i];
+		uint32_t rs = s->fork_rseq[i];
+		if (!tag_is(d, resp->to.tag))
+			continue;
+		s->dlg->reqh = NULL;
+		ua_dialog_unregister(s->dlg);
+		s->forks[i] = s->dlg;
+		s->fork_rseq[i] = s->rseq_rx;
+		s->dlg = d;
+		s->rseq_rx = rs;
+		d->reqh = ua_sess_dlg_req;
+		d->reqarg = s;
+		ua_dialog_register(d);
+		return;
+	}
 }
 
 static void initial_2xx(struct sip_sess *s, const struct sip_msg *resp)
@@ -194,6 +259,8 @@ static void initial_2xx(struct sip_sess *s, const struct sip_msg *resp)
 			fork_2xx(s, resp);
 		return;
 	}
+	if (s->dlg->rtag && !tag_is(s->dlg, resp->to.tag))
+		adopt_fork(s, resp);
 	err = sip_dialog_update_uac(s->dlg, resp);
 	if (err == EPROTO) {
 		fork_2xx(s, resp);
@@ -236,9 +303,12 @@ static void initial_2xx(struct sip_sess *s, const struct sip_msg *resp)
 static void initial_1xx(struct sip_sess *s, const struct sip_msg *resp)
 {
 	if (resp->to.tag.l && s->state != SIP_SESS_CLOSING) {
-		if (sip_dialog_update_uac(s->dlg, resp) == 0 && s->state == SIP_SESS_CALLING)
+		uint32_t *rseq = NULL;
+		struct sip_dialog *d = early_dialog(s, resp, &rseq);
+		if (d && s->state == SIP_SESS_CALLING)
 			s->state = SIP_SESS_EARLY;
-		ua_prack_uac_1xx(s, resp);
+		if (d)
+			ua_prack_uac_1xx(s, d, rseq, resp);
 	}
 	if (!s->app_closed && s->state != SIP_SESS_CLOSED && s->h.progress)
 		s->h.progress(s, resp->scode, resp, s->arg);

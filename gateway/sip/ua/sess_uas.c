@@ -135,6 +135,8 @@ int ua_sess_send_2xx(struct sip_sess *s, struct sip_tsx *stx, const struct sip_m
 	o += snprintf(hdrs + o, sizeof(hdrs) - o, "Supported: 100rel, timer\r\nAllow: %s\r\n",
 	              s->ua->allow);
 	if (o < sizeof(hdrs))
+		o += ua_recv_info_hdr(s->ua, hdrs + o, sizeof(hdrs) - o);
+	if (o < sizeof(hdrs))
 		ua_st_resp_hdrs(s, hdrs + o, sizeof(hdrs) - o);
 	o = strlen(hdrs);
 	if (extra)

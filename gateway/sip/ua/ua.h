@@ -1,7 +1,8 @@
 /*
  * ua: the SIP user agent core (RFC 3261 §8, §12, §13, §15), dialogs, and INVITE
- * sessions with 100rel/PRACK (RFC 3262), UPDATE (RFC 3311) and session timers
- * (RFC 4028).
+ * sessions with 100rel/PRACK (RFC 3262), UPDATE (RFC 3311), session timers
+ * (RFC 4028) and INFO (RFC 6086). Other dialog usages (SUBSCRIBE/NOTIFY,
+ * REFER) are served by sip/event through the usage hook.
  *
  * struct sip_ua owns one sip_tp and one sip_tsx_layer, dispatches new
  * requests (validation, per-method handlers, 405/501/481 answers, OPTIONS),
@@ -114,8 +115,11 @@ int sip_ua_reply(struct sip_ua *ua, struct sip_tsx *stx, uint16_t code, const ch
 int sip_ua_set_credentials(struct sip_ua *ua, const char *realm, const char *user,
                            const char *password);
 
-/* The Allow value of our responses ("INVITE, ACK, ..."). */
+/* The Allow value of our responses ("INVITE, ACK, ..."), and our domain. */
 const char *sip_ua_allow(const struct sip_ua *ua);
+const char *sip_ua_domain(const struct sip_ua *ua);
+/* T1 in milliseconds (timers of layers above: 64*T1 waits). */
+uint32_t sip_ua_t1(const struct sip_ua *ua);
 struct sip_tp *sip_ua_tp(struct sip_ua *ua);
 struct sip_tsx_layer *sip_ua_tsx(struct sip_ua *ua);
 struct loop *sip_ua_loop(struct sip_ua *ua);
@@ -126,6 +130,7 @@ struct sip_ua_stats {
 	uint64_t sess_in, sess_out, sess_ok, sess_failed, sess_closed, bye_rx, bye_tx, acks_rx,
 	    retrans_2xx, prack_rx, prack_tx, update_rx, reinvite_rx, st_refresh, st_expired,
 	    reply_481, reply_405, reply_501, reply_check;
+	uint64_t failover; /* requests moved to the next DNS target (RFC 3263 §4.3) */
 	unsigned sessions, dialogs;
 };
 void sip_ua_stats(const struct sip_ua *ua, struct sip_ua_stats *st);

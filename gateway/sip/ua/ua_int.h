@@ -23,6 +23,13 @@ struct ua_cred {
 
 struct sip_creq;
 
+/* A next-hop address to try (RFC 3263 §4.3: the resolver's targets in order). */
+#define UA_MAX_TARGETS 4
+struct ua_target {
+	struct sa addr;
+	enum sip_transport tp;
+};
+
 struct sip_ua {
 	struct loop *loop;
 	struct sip_tp *tp;
@@ -49,8 +56,8 @@ struct sip_ua {
 		uint16_t port;
 		enum sip_transport tp; /* asked: NONE when not explicit */
 		bool secure;
-		struct sa addr;
-		enum sip_transport rtp; /* resolved */
+		struct ua_target alt[UA_MAX_TARGETS]; /* resolved, in the order to try */
+		unsigned nalt;
 		uint64_t expires;
 	} dns_cache[32];
 	unsigned dns_next;
@@ -115,6 +122,11 @@ struct sip_creq {
 	struct sip_dns_query *dnsq; /* resolving the next hop */
 	char host[128];
 	struct sip_hop hop;
+	/* RFC 3263 §4.3: the targets after the one in use, tried on a transport
+	 * error or timeout before any response */
+	struct ua_target alt[UA_MAX_TARGETS];
+	unsigned nalt, ialt;
+	bool got_resp;
 };
 
 /* Builds and sends a request in dlg (fresh CSeq unless cseq != 0); *slot
@@ -136,8 +148,11 @@ static inline bool ua_creq_pending(const struct sip_creq *cr)
 struct sip_dns_target;
 struct sip_dns_query;
 bool ua_dns_cache_get(struct sip_ua *ua, struct sip_hop *hop);
-void ua_dns_cache_put(struct sip_ua *ua, const struct sip_hop *asked, const struct sa *addr,
-                      enum sip_transport tp);
+/* The cached targets of hop (asked as ua_dns_cache_get does): 0 if none. */
+unsigned ua_dns_cache_targets(struct sip_ua *ua, const struct sip_hop *hop, struct ua_target *v,
+                              unsigned max);
+void ua_dns_cache_put(struct sip_ua *ua, const struct sip_hop *asked,
+                      const struct sip_dns_target *v, size_t n);
 /* Starts resolving hop->host (copied into hostbuf); h gets the result. */
 int ua_dns_start(struct sip_ua *ua, struct sip_hop *hop, char *hostbuf, size_t hostsize,
                  void (*h)(int err, const struct sip_dns_target *v, size_t n, void *arg), void *arg,
@@ -229,8 +244,13 @@ struct sip_sess {
 	struct tmr tmr_rel;
 	uint32_t rel_ms;
 	uint64_t rel_deadline;
-	uint32_t rseq_rx; /* UAC: last RSeq received */
+	uint32_t rseq_rx; /* UAC: last RSeq received (in dlg) */
 	struct sip_creq *prack;
+	/* UAC: early dialogs of other forks (§13.2.2.4: one per To tag), each
+	 * with its own RSeq space; not registered (requests in them get 481) */
+#define UA_MAX_FORKS 4
+	struct sip_dialog *forks[UA_MAX_FORKS];
+	uint32_t fork_rseq[UA_MAX_FORKS];
 
 	/* INFO we sent (info.c) */
 	struct sip_creq *info[SIP_SESS_MAX_INFO];
@@ -272,11 +292,14 @@ int ua_sess_send_2xx(struct sip_sess *s, struct sip_tsx *stx, const struct sip_m
 int ua_prack_send_reliable(struct sip_sess *s, uint16_t code, const char *ctype, const void *body,
                            size_t len);
 void ua_prack_in(struct sip_sess *s, struct sip_tsx *stx, const struct sip_msg *msg);
-void ua_prack_uac_1xx(struct sip_sess *s, const struct sip_msg *resp);
+void ua_prack_uac_1xx(struct sip_sess *s, struct sip_dialog *dlg, uint32_t *rseq_rx,
+                      const struct sip_msg *resp);
 void ua_prack_stop(struct sip_sess *s);
 /* info.c */
 void ua_info_in(struct sip_sess *s, struct sip_tsx *stx, const struct sip_msg *msg);
 void ua_info_stop(struct sip_sess *s);
+/* "Recv-Info: ...\r\n" when we take Info Packages (RFC 6086 §5.2.2), else ""; its length. */
+size_t ua_recv_info_hdr(const struct sip_ua *ua, char *buf, size_t n);
 /* whether the UA takes method m (Allow, 405) */
 bool ua_method_allowed(const struct sip_ua *ua, enum sip_method m);
 /* update.c */
