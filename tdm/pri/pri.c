@@ -8,11 +8,16 @@
  * - Each call ends with exactly one TPRI_EV_HANGUP to the user; libpri may need
  *   one more round (RELEASE / RELEASE COMPLETE) after that, so a call object
  *   lives until both the user was told and libpri let go of its q931_call.
+ * - For causes 1, 34, 44, 81 and 82 libpri's hangup sends RELEASE COMPLETE
+ *   and frees the call at once, with no event after: tpri_call_hangup() asks
+ *   libpri whether the call still exists and reports the HANGUP itself,
+ *   deferred to the loop so that the handler is not re-entered.
  * - libpri has no destructor for a struct pri. A freed tpri parks its instance
  *   (callbacks detached, calls destroyed) on a list that stays reachable, so
  *   the memory is kept, not lost; spans are created once per configuration.
  */
 #include "tdm/pri/pri.h"
+#include "tdm/pri/pri_int.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -26,39 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-
-struct tpri_call {
-	struct tpri_call *next;
-	struct tpri *tp; /* not a reference: the tpri owns its calls */
-	q931_call *qc;	 /* NULL once libpri let go of it */
-	int channel;
-	bool outgoing;
-	bool responded; /* incoming: we sent PROCEEDING, ALERTING, PROGRESS or CONNECT */
-	bool cleared;  /* we asked libpri to clear it */
-	bool reported; /* TPRI_EV_HANGUP delivered */
-	void *arg;
-};
-
-struct logbuf {
-	char b[512];
-	size_t n;
-};
-
-struct tpri {
-	struct span *sp;
-	struct pri *ctrl;
-	struct tpri_conf conf;
-	tpri_event_h *h;
-	void *arg;
-	struct tmr tmr;
-	bool up;
-	struct tpri_call *calls;
-	unsigned ncalls;
-	uint8_t rx[SPAN_DFRAME_MAX];
-	size_t rxlen;
-	struct logbuf msg, err;
-	struct lapdcap *cap;
-};
 
 /* ---- tables ---- */
 
@@ -110,7 +82,8 @@ static const char *const ev_names[] = {
 	[TPRI_EV_RING] = "ring",	     [TPRI_EV_PROCEEDING] = "proceeding",
 	[TPRI_EV_ALERTING] = "alerting",     [TPRI_EV_PROGRESS] = "progress",
 	[TPRI_EV_ANSWER] = "answer",	     [TPRI_EV_HANGUP] = "hangup",
-	[TPRI_EV_RESTART] = "restart",
+	[TPRI_EV_RESTART] = "restart",	     [TPRI_EV_SETUP_ACK] = "setup-ack",
+	[TPRI_EV_DIGITS] = "digits",	     [TPRI_EV_SERVICE] = "service",
 };
 
 const char *tpri_ev_name(enum tpri_ev_type t)
@@ -322,6 +295,8 @@ static void call_unlink(struct tpri_call *c)
 			break;
 		}
 	}
+	tpri__call_gone(c);
+	loop_defer_cancel(tp->sp->loop, &c->gone);
 	c->tp = NULL;
 	c->qc = NULL;
 	mem_deref(c);
@@ -364,23 +339,16 @@ static void number_from(struct tpri_number *n, const char *digits, int plan, int
 	n->pres = (uint8_t)(pres < 0 ? 0 : pres);
 }
 
+/* Channel choice, glare and overlap receiving are overlap.c's and hunt.c's. */
 static void on_ring(struct tpri *tp, pri_event_ring *r)
 {
-	struct tpri_number called, calling;
-	struct tpri_event ev = { .type = TPRI_EV_RING, .called = &called, .calling = &calling };
 	struct tpri_call *c;
 
 	if (call_new(&c, tp, r->call, false)) {
 		pri_hangup(tp->ctrl, r->call, PRI_CAUSE_SWITCH_CONGESTION);
 		return;
 	}
-	c->channel = chan_of(r->channel);
-	number_from(&called, r->callednum, r->calledplan, 0);
-	number_from(&calling, r->callingnum, r->callingplan, r->callingpres);
-	ev.call = c;
-	ev.channel = c->channel;
-	ev.complete = r->complete != 0;
-	emit(tp, &ev);
+	tpri__ring(tp, c, r);
 }
 
 /*
@@ -441,6 +409,8 @@ static void call_event(struct tpri *tp, enum tpri_ev_type type, q931_call *qc, i
 		return;
 	if (chan_of(channel))
 		c->channel = chan_of(channel);
+	if (c->outgoing)
+		c->responded = true; /* the channel is settled: no more glare (hunt.c) */
 	ev.channel = c->channel;
 	emit(tp, &ev);
 }
@@ -459,6 +429,7 @@ static void handle_event(struct tpri *tp, pri_event *e)
 	switch (e->e) {
 	case PRI_EVENT_DCHAN_UP:
 		link_event(tp, true);
+		tpri__link_up(tp);
 		break;
 	case PRI_EVENT_DCHAN_DOWN:
 		link_event(tp, false);
@@ -492,6 +463,7 @@ static void handle_event(struct tpri *tp, pri_event *e)
 	case PRI_EVENT_RESTART: {
 		struct tpri_event ev = { .type = TPRI_EV_RESTART,
 					 .channel = chan_of(e->restart.channel) };
+		tpri__restart_rx(tp, ev.channel);
 		emit(tp, &ev);
 		break;
 	}
@@ -499,7 +471,8 @@ static void handle_event(struct tpri *tp, pri_event *e)
 		LOGW(tp->sp->ctx, "libpri configuration error: %s", e->err.err);
 		break;
 	default:
-		LOGD(tp->sp->ctx, "libpri event %s ignored", pri_event2str(e->e));
+		if (!tpri__event(tp, e))
+			LOGD(tp->sp->ctx, "libpri event %s ignored", pri_event2str(e->e));
 		break;
 	}
 }
@@ -511,6 +484,7 @@ static void tpri_destroy(void *data)
 	struct tpri *tp = data;
 
 	tmr_cancel(&tp->tmr);
+	tpri__features_close(tp);
 	if (tp->sp)
 		span_set_dchan_handler(tp->sp, NULL, NULL);
 	while (tp->calls) {
@@ -567,6 +541,7 @@ int tpri_alloc(struct tpri **tpp, struct span *sp, const struct tpri_conf *conf,
 	set_timer(tp->ctrl, PRI_TIMER_T203, conf->t203);
 	set_timer(tp->ctrl, PRI_TIMER_N200, conf->n200);
 	set_timer(tp->ctrl, PRI_TIMER_T309, conf->t309);
+	tpri__features_init(tp);
 	span_set_dchan_handler(sp, dchan_handler, tp);
 	LOGI(sp->ctx, "PRI %s %s", conf->node == TPRI_NET ? "network" : "user",
 	     tpri_switch_name(conf->sw));
@@ -620,53 +595,10 @@ static int plan_of(const struct tpri_number *n)
 int tpri_call_place(struct tpri_call **callp, struct tpri *tp, unsigned channel, bool exclusive,
 		    const struct tpri_number *called, const struct tpri_number *calling)
 {
-	char called_d[TPRI_NUM_MAX], calling_d[TPRI_NUM_MAX];
-	struct tpri_call *c;
-	struct pri_sr *sr;
-	q931_call *qc;
-	int err = 0;
+	struct tpri_setup s = { .channel = channel, .exclusive = exclusive, .called = called,
+				.calling = calling };
 
-	if (!callp || !tp || !called || !called->digits[0] || channel > SPAN_MAX_TS ||
-	    (channel && !span_is_bchan(tp->sp, channel)))
-		return EINVAL;
-	if (!tp->up)
-		return ENOTCONN;
-	qc = pri_new_call(tp->ctrl);
-	sr = pri_sr_new();
-	if (!qc || !sr) {
-		err = ENOMEM;
-		goto out;
-	}
-	/* libpri keeps these pointers until pri_setup(): copies that are ours. */
-	snprintf(called_d, sizeof(called_d), "%s", called->digits);
-	pri_sr_set_channel(sr, (int)channel, exclusive, tp->conf.node == TPRI_NET ? 0 : 1);
-	pri_sr_set_bearer(sr, PRI_TRANS_CAP_SPEECH,
-			  tp->sp->conf.law == SPAN_ALAW ? PRI_LAYER_1_ALAW : PRI_LAYER_1_ULAW);
-	pri_sr_set_called(sr, called_d, plan_of(called), 1);
-	if (calling && calling->digits[0]) {
-		snprintf(calling_d, sizeof(calling_d), "%s", calling->digits);
-		pri_sr_set_caller(sr, calling_d, NULL, plan_of(calling), calling->pres);
-	}
-	if (pri_setup(tp->ctrl, qc, sr)) {
-		err = EIO;
-		goto out;
-	}
-	err = call_new(&c, tp, qc, true);
-	if (err) {
-		pri_hangup(tp->ctrl, qc, PRI_CAUSE_NORMAL_TEMPORARY_FAILURE);
-		qc = NULL; /* libpri clears it */
-		goto out;
-	}
-	qc = NULL;
-	c->channel = (int)channel;
-	*callp = c;
-out:
-	if (qc)
-		pri_destroycall(tp->ctrl, qc);
-	if (sr)
-		pri_sr_free(sr);
-	resched(tp);
-	return err;
+	return tpri_call_setup(callp, tp, &s);
 }
 
 static int call_ok(const struct tpri_call *c)
@@ -725,6 +657,21 @@ int tpri_call_answer(struct tpri_call *c)
 	return call_answer_msg(c, pri_answer, 0);
 }
 
+/* Not in libpri.h, but exported by libpri (1.4.11 and later). */
+int q931_is_call_valid(struct pri *ctrl, q931_call *call);
+
+/* libpri freed the call without an event to come: report it from the loop. */
+static void call_gone_deferred(void *arg)
+{
+	struct tpri_call *c = arg;
+
+	mem_ref(c);
+	call_report_hangup(c, c->gone_cause);
+	if (c->tp)
+		call_unlink(c);
+	mem_deref(c);
+}
+
 int tpri_call_hangup(struct tpri_call *c, int cause)
 {
 	struct tpri *tp;
@@ -741,7 +688,17 @@ int tpri_call_hangup(struct tpri_call *c, int cause)
 	if (!c->outgoing && !c->responded && pri_proceeding(tp->ctrl, c->qc, c->channel, 0) == 0)
 		c->responded = true;
 	c->cleared = true;
-	err = pri_hangup(tp->ctrl, c->qc, cause > 0 ? cause : PRI_CAUSE_NORMAL_CLEARING) ? EIO : 0;
+	cause = cause > 0 ? cause : PRI_CAUSE_NORMAL_CLEARING;
+	err = pri_hangup(tp->ctrl, c->qc, cause) ? EIO : 0;
+	/*
+	 * For causes 1, 34, 44, 81, 82 libpri answers with RELEASE COMPLETE at
+	 * once and frees the call: no event will ever come for it.
+	 */
+	if (!err && !q931_is_call_valid(tp->ctrl, c->qc)) {
+		c->qc = NULL;
+		c->gone_cause = cause;
+		loop_defer(tp->sp->loop, &c->gone, call_gone_deferred, c);
+	}
 	resched(tp);
 	return err;
 }
@@ -764,4 +721,46 @@ void tpri_call_set_arg(struct tpri_call *c, void *arg)
 void *tpri_call_arg(const struct tpri_call *c)
 {
 	return c->arg;
+}
+
+/* ---- for the feature files (pri_int.h) ---- */
+
+int tpri__call_new(struct tpri_call **cp, struct tpri *tp, q931_call *qc, bool outgoing)
+{
+	return call_new(cp, tp, qc, outgoing);
+}
+
+struct tpri_call *tpri__call_find(struct tpri *tp, q931_call *qc)
+{
+	return call_find(tp, qc);
+}
+
+void tpri__call_unlink(struct tpri_call *c)
+{
+	call_unlink(c);
+}
+
+void tpri__call_report_hangup(struct tpri_call *c, int cause)
+{
+	call_report_hangup(c, cause);
+}
+
+void tpri__emit(struct tpri *tp, struct tpri_event *ev)
+{
+	emit(tp, ev);
+}
+
+void tpri__resched(struct tpri *tp)
+{
+	resched(tp);
+}
+
+void tpri__number_from(struct tpri_number *n, const char *digits, int plan, int pres)
+{
+	number_from(n, digits, plan, pres);
+}
+
+int tpri__plan_of(const struct tpri_number *n)
+{
+	return plan_of(n);
 }
