@@ -1,0 +1,105 @@
+/* Internal to media/engine: the engine, its workers and the channel struct. */
+#ifndef TANDEM_MEDIA_ENGINE_INT_H
+#define TANDEM_MEDIA_ENGINE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include "media/codec/codec.h"
+#include "media/dsp/dsp.h"
+#include "media/engine/engine.h"
+#include "media/rtp/rtp.h"
+#include "tdm/span/span.h"
+
+#define MW_RX_BATCH 4 /* datagrams drained per channel per tick (one recvmmsg) */
+#define MW_TX_BATCH (1 + TE_TX_MAXPKT)
+
+enum mcmd_type {
+	MCMD_START,
+	MCMD_STOP,
+	MCMD_REPOINT,
+	MCMD_DTMF,
+	MCMD_EC,
+};
+
+struct mcmd {
+	enum mcmd_type type;
+	struct media_chan *ch;
+	int event;
+	uint32_t ms;
+	bool on;
+	struct sa remote, rtcp;
+};
+
+struct wspan {
+	struct span *sp;
+	struct media_worker *w;
+	struct media_chan *ts[SPAN_MAX_TS + 1];
+	unsigned nactive;
+};
+
+struct media_worker {
+	struct media_engine *e;
+	unsigned idx;
+	int rt_prio;
+	int cpu; /* -1: not pinned */
+	struct loop *loop;
+	pthread_t th;
+	bool running, th_live;
+	struct spsc *cmdq, *evq;
+	struct wspan *spans;
+	unsigned nspans;
+	struct media_chan *pending; /* stopped, STOPPED event not yet queued */
+	/* statistics: written by the worker, read racily by signalling */
+	_Atomic uint64_t ticks, busy_ns, max_tick_ns, cmds, ev_drop;
+	/* scratch for one channel at a time */
+	struct mmsghdr rxm[MW_RX_BATCH];
+	struct iovec rxv[MW_RX_BATCH];
+	struct sa rxfrom[MW_RX_BATCH];
+	uint8_t rxbuf[MW_RX_BATCH][RTP_BUF_SIZE];
+	struct mmsghdr txm[MW_TX_BATCH];
+	struct iovec txv[MW_TX_BATCH];
+	uint8_t txbuf[MW_TX_BATCH][RTP_BUF_SIZE];
+};
+
+struct media_chan {
+	/* signalling side */
+	struct media_engine *e;
+	struct media_worker *w;
+	struct media_chan *snext, *sprev;
+	bool stop_sent;
+	/* set at start, then the worker's */
+	struct media_chan_params p;
+	char ctx[64];
+	struct wspan *ws;
+	struct media_chan *wnext; /* worker's pending list */
+	uint32_t ts_samples;
+	bool marker;
+	bool rtcp_listen;
+	struct media_chan_stats st;
+	struct rtp_srtp srtp;
+	struct codec_g722 g722;
+	struct rtp_sess rtp;
+	struct jb jb;
+	struct dsp_chan dsp;
+};
+
+struct media_engine {
+	struct loop *sig;
+	media_ev_h *h;
+	void *arg;
+	unsigned nworkers;
+	struct media_worker *w;
+	struct media_chan *chans; /* all not yet freed (signalling side) */
+	bool started;
+};
+
+int mworker_init(struct media_worker *w, struct media_engine *e, unsigned idx, unsigned qlen);
+void mworker_release(struct media_worker *w);
+int mworker_start(struct media_worker *w);
+void mworker_join(struct media_worker *w);
+/* dsp_chan handler of every channel (worker thread). */
+void mworker_dsp_h(enum dsp_chan_ev ev, int event, uint32_t duration, void *arg);
+
+#endif
