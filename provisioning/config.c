@@ -1,4 +1,5 @@
 #include "provisioning/config.h"
+#include "provisioning/cfg_int.h"
 #include "provisioning/ycfg.h"
 
 #include "core/err.h"
@@ -208,11 +209,15 @@ static void set_defaults(struct tandem_config *cfg)
 	sip->max_transactions = 10000;
 	sip->dscp = 24; /* CS3, as networks that carry voice signalling expect */
 	sip->tls_verify_server = true;
+	cfg_numbering_default(&cfg->numbering);
 }
 
 static int load_doc(struct ycfg *y, struct tandem_config *cfg)
 {
-	static const char *const keys[] = { "log", "sip", NULL };
+	/* media: owned by the media work (codecs, jitter buffer, DTMF, SRTP); not read yet. */
+	static const char *const keys[] = { "log", "sip", "numbering", "spans", "users",
+					    "trunks", "registrar", "routes", "causes",
+					    NULL };
 	yaml_node_t *root = ycfg_root(y), *v;
 	struct cfg_listen *l;
 
@@ -225,6 +230,22 @@ static int load_doc(struct ycfg *y, struct tandem_config *cfg)
 		return ycfg_error(y, root, "missing section 'sip'");
 	if (load_sip(y, v, &cfg->sip))
 		return EINVAL;
+	if ((v = ycfg_get(y, root, "numbering")) && cfg_load_numbering(y, v, &cfg->numbering))
+		return EINVAL;
+	if ((v = ycfg_get(y, root, "spans")) && cfg_load_spans(y, v, cfg))
+		return EINVAL;
+	if ((v = ycfg_get(y, root, "users")) && cfg_load_users(y, v, cfg))
+		return EINVAL;
+	if ((v = ycfg_get(y, root, "trunks")) && cfg_load_trunks(y, v, cfg))
+		return EINVAL;
+	if ((v = ycfg_get(y, root, "registrar")) && cfg_load_registrar(y, v, &cfg->registrar))
+		return EINVAL;
+	if ((v = ycfg_get(y, root, "routes")) && cfg_load_routes(y, v, cfg))
+		return EINVAL;
+	if ((v = ycfg_get(y, root, "causes")) && cfg_load_causes(y, v, &cfg->causes))
+		return EINVAL;
+	if (!cfg->registrar.db && !(cfg->registrar.db = strdup(":memory:")))
+		return ENOMEM;
 	if (!cfg->sip.user_agent && !(cfg->sip.user_agent = strdup("Tandem")))
 		return ENOMEM;
 	if (!cfg->sip.nlisten) {
@@ -290,5 +311,9 @@ void cfg_free(struct tandem_config *cfg)
 	free(cfg->sip.tls_cert);
 	free(cfg->sip.tls_key);
 	free(cfg->sip.tls_ca);
+	cfg_free_users(cfg);
+	cfg_free_trunks(cfg);
+	free(cfg->registrar.db);
+	cfg_free_routes(cfg);
 	free(cfg);
 }

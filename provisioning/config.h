@@ -5,8 +5,9 @@
  * (every string copied; the YAML document is gone afterwards). Any error is
  * reported once as "FILE:LINE:COLUMN: message" in errbuf, and nothing is
  * half-applied: the caller keeps its old config on failure (that is what a
- * reload relies on). Sections so far: log, sip. Later issues add spans,
- * users, routes, media, security as sibling sections and loaders.
+ * reload relies on). Sections: log, sip (config.c), numbering and spans
+ * (cfg_spans.c), users, trunks and registrar (cfg_users.c), routes and causes (cfg_routes.c). media and
+ * security are still to come.
  * Not thread-safe; the signalling thread owns the config.
  */
 #ifndef TANDEM_PROVISIONING_CONFIG_H
@@ -16,8 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cause/cause.h"
 #include "core/sa.h"
+#include "route/route.h"
 #include "sip/msg/msg.h"
+#include "tdm/pri/pri.h"
+#include "tdm/span/span.h"
 
 #define CFG_MAX_LISTEN 16
 
@@ -44,10 +49,90 @@ struct cfg_log {
 	bool syslog;
 };
 
+#define CFG_MAX_SPANS 64
+
+enum cfg_span_backend {
+	CFG_SPAN_VIRTUAL = 0,
+	CFG_SPAN_DAHDI,
+};
+
+/* One span: its wire (span_conf), its signalling (tpri_conf) and its group. */
+struct cfg_span {
+	enum cfg_span_backend backend;
+	struct span_conf conf; /* num, type, bchans, dchan, law, addr, listen, clock_master */
+	struct tpri_conf pri;  /* node (side), sw (switch type) */
+	uint16_t group;
+};
+
+struct cfg_user {
+	char *name;     /* the SIP user (AOR user part, digest username): "1001" */
+	char *password; /* digest password */
+	char *number;   /* E.164 calling number for its outbound calls, or NULL */
+	char **dids;    /* E.164 numbers routed to it (inbound routes added for each) */
+	unsigned ndids;
+};
+
+/* A SIP trunk: trusted by its address (no digest); DID routes may send calls to it. */
+struct cfg_trunk {
+	char *name;
+	enum sip_transport tp; /* [UDP] */
+	struct sa addr;        /* port included (5060 when not given) */
+	char text[80];         /* "udp:192.0.2.10:5060", for logs and the target URI */
+};
+
+struct cfg_route_out {
+	char *name, *pattern, *prefix;
+	unsigned strip;
+	enum route_ton ton;
+	enum route_npi npi;
+	uint16_t groups[ROUTE_GROUPS_MAX];
+	unsigned ngroups;
+	enum route_hunt hunt;
+};
+
+struct cfg_route_in {
+	char *match; /* DID or pattern ('+...': E.164) */
+	enum route_target kind;
+	char *target; /* user name, SIP URI or trunk name */
+};
+
+/* registrar: where bindings live (SQLite; ":memory:" loses them on restart). */
+struct cfg_registrar {
+	char *db;
+	bool md5_only; /* offer only MD5 challenges (old clients read only the first) */
+};
+
+#define CFG_MAX_CAUSE_OVR 128
+
+/* causes: overrides of the Q.850 <-> SIP tables (gateway/cause). */
+struct cfg_cause_ovr {
+	enum cause_dir dir;
+	uint16_t from, to;
+};
+
+struct cfg_causes {
+	enum cause_profile profile;
+	struct cfg_cause_ovr ovr[CFG_MAX_CAUSE_OVR];
+	unsigned novr;
+};
+
 struct tandem_config {
 	char *path;
+	struct cfg_causes causes;
+	struct cfg_registrar registrar;
 	struct cfg_log log;
 	struct cfg_sip sip;
+	struct route_numplan numbering;
+	struct cfg_span spans[CFG_MAX_SPANS];
+	unsigned nspans;
+	struct cfg_user *users;
+	unsigned nusers;
+	struct cfg_trunk *trunks;
+	unsigned ntrunks;
+	struct cfg_route_out *routes_out;
+	unsigned nroutes_out;
+	struct cfg_route_in *routes_in;
+	unsigned nroutes_in;
 };
 
 /* Loads path. Returns 0, or an errno with the message in errbuf. */
@@ -56,6 +141,24 @@ int cfg_load(struct tandem_config **cfgp, const char *path, char *errbuf, size_t
 int cfg_load_string(struct tandem_config **cfgp, const char *name, const char *text,
 		    char *errbuf, size_t errlen);
 void cfg_free(struct tandem_config *cfg);
+
+/* The user called name, or NULL. */
+const struct cfg_user *cfg_user_find(const struct tandem_config *cfg, const char *name);
+/* The trunk called name / whose address and transport a request came from, or NULL.
+ * A UDP trunk matches address and port; TCP/TLS the address (their source ports vary). */
+const struct cfg_trunk *cfg_trunk_find(const struct tandem_config *cfg, const char *name);
+const struct cfg_trunk *cfg_trunk_by_addr(const struct tandem_config *cfg, enum sip_transport tp,
+					  const struct sa *src);
+
+/*
+ * A route table (gateway/route) from numbering, routes.outbound,
+ * routes.inbound and every user's DIDs (as user targets, after the explicit
+ * inbound routes). 0, EINVAL or ENOMEM; mem_deref the table.
+ */
+int cfg_route_table(const struct tandem_config *cfg, struct route_table **tp);
+
+/* The cause map of the causes section (profile plus overrides). 0, EINVAL, ENOMEM. */
+int cfg_cause_map(const struct tandem_config *cfg, struct cause_map **mp);
 
 /* "udp:127.0.0.1:5060", "tls:[::1]:5061", "tcp:0.0.0.0" (default port by transport). */
 int cfg_parse_listen(const char *s, struct cfg_listen *out);

@@ -1,9 +1,19 @@
 #!/bin/sh
-# make run: starts tandemd in the foreground with the demo configuration.
-# The PSTN side (virtual spans and pstnsim) is not built yet; see README.md.
+# make run: pstnsim as the exchange on a virtual E1, and tandemd in the foreground
+# with the demo configuration (phones 1001-1004, PSTN numbers at pstnsim).
 cd "$(dirname "$0")/.." || exit 1
 cfg=provisioning/examples/tandem.yaml
+simcfg=tdm/pstnsim/examples/demo.yaml
 build/tandemd --check -c "$cfg" || exit 1
-echo "tandemd: SIP on 127.0.0.1:5060 (UDP and TCP). Try: sipsak -s sip:test@127.0.0.1:5060"
-echo "Stop with Ctrl-C."
-exec build/tandemd -c "$cfg"
+sim=""
+if [ -x build/pstnsim ]; then
+	build/pstnsim -c "$simcfg" &
+	sim=$!
+	trap 'kill "$sim" 2>/dev/null' EXIT INT TERM
+	echo "pstnsim: the exchange (numbers in $simcfg); control with build/pstnctl"
+else
+	echo "pstnsim is not built: calls get 503 until the span comes up"
+fi
+echo "tandemd: SIP on 127.0.0.1:5060 (UDP and TCP). Register a softphone as 1001/demo1001"
+echo "and call +12125550100 (answers), +12125550486 (busy). Stop with Ctrl-C."
+build/tandemd -c "$cfg"

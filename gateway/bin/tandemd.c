@@ -1,14 +1,17 @@
 /*
  * tandemd: the Tandem gateway daemon.
  *
- * Today it serves the SIP side: it loads the YAML file, listens on the
- * configured transports, answers OPTIONS (Allow, Accept, Supported) and every
- * request with an honest status. Call control is not built yet, so an INVITE
- * gets 503 Service Unavailable with Retry-After; methods the UA does not offer
- * get 405 with Allow, unknown ones 501 (see sip/ua).
+ * It loads the YAML file, listens on the configured transports, answers
+ * OPTIONS (Allow, Accept, Supported), runs the registrar (users from the
+ * file), opens every configured span (virtual or DAHDI) with PRI on it and
+ * hands INVITEs and SETUPs to call control (gateway/call). With no span
+ * configured an INVITE gets 503 Service Unavailable with Retry-After (call
+ * control answers an authenticated INVITE the same while no D-channel is up).
+ * Methods the UA does not offer get 405 with Allow, unknown ones 501 (see sip/ua).
  *
  * Signals: SIGTERM/SIGINT stop; SIGHUP re-reads the file and applies the log
- * level (other changes need a restart until reload lands, and it says so).
+ * level, users, trunks, numbering, routes and causes to new calls (spans and
+ * SIP listeners need a restart, and it says so).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -16,12 +19,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "call/call.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/loop.h"
 #include "provisioning/config.h"
+#include "registrar/registrar.h"
+#include "route/route.h"
+#include "sip/auth/auth.h"
 #include "sip/dns/dns.h"
 #include "sip/ua/ua.h"
+#include "tdm/dahdi/dahdi.h"
+#include "tdm/span/span.h"
+#include "tdm/virtual/virtual.h"
 
 #define RETRY_AFTER_STR "300"
 
@@ -31,6 +41,12 @@ struct tandemd {
 	struct sip_dns *dns;
 	struct tandem_config *cfg;
 	const char *cfg_path;
+	struct reg *reg;
+	struct route_table *routes;
+	struct cause_map *causes;
+	struct call_ctl *cc;
+	struct span *spans[CFG_MAX_SPANS];
+	unsigned nspans;
 };
 
 static void usage(FILE *f)
@@ -47,11 +63,10 @@ static void on_invite(struct sip_sess *sess, const struct sip_msg *invite, void 
 	(void)arg;
 
 	snprintf(ctx, sizeof(ctx), "call=%.*s", PL_ARG(invite->callid));
-	LOGN(ctx, "INVITE %.*s: call control is not built yet, answering 503",
-	     PL_ARG(invite->ruri_pl));
+	LOGN(ctx, "INVITE %.*s: no span is configured, answering 503", PL_ARG(invite->ruri_pl));
 	sip_sess_reject(sess, 503, "Service Unavailable",
 			"Retry-After: " RETRY_AFTER_STR "\r\n"
-			"Warning: 399 tandem \"Call control not available yet\"\r\n");
+			"Warning: 399 tandem \"No span configured\"\r\n");
 }
 
 static void on_stop(int signo, void *arg)
@@ -66,6 +81,8 @@ static void on_hup(int signo, void *arg)
 {
 	struct tandemd *d = arg;
 	struct tandem_config *cfg;
+	struct route_table *routes;
+	struct cause_map *causes;
 	char err[512];
 	(void)signo;
 
@@ -73,10 +90,32 @@ static void on_hup(int signo, void *arg)
 		LOGE(NULL, "reload refused, keeping the running configuration: %s", err);
 		return;
 	}
+	if (cfg_route_table(cfg, &routes)) {
+		LOGE(NULL, "reload refused: the routes do not build a route table");
+		cfg_free(cfg);
+		return;
+	}
+	if (cfg_cause_map(cfg, &causes)) {
+		LOGE(NULL, "reload refused: the causes do not build a cause map");
+		mem_deref(routes);
+		cfg_free(cfg);
+		return;
+	}
 	log_set_level((enum log_level)cfg->log.level);
-	LOGN(NULL, "reload: %s is valid; log level applied, other changes need a restart "
-		   "(live reload is not built yet)",
+	for (unsigned i = 0; i < cfg->nusers; i++)
+		reg_user_set(d->reg, cfg->users[i].name, cfg->users[i].password);
+	for (unsigned i = 0; i < d->cfg->nusers; i++)
+		if (!cfg_user_find(cfg, d->cfg->users[i].name))
+			reg_user_set(d->reg, d->cfg->users[i].name, NULL);
+	if (d->cc)
+		call_ctl_set_config(d->cc, cfg, routes, causes);
+	LOGN(NULL, "reload: %s applied (log level, users, numbering, routes, causes); spans and SIP "
+		   "listeners need a restart",
 	     d->cfg_path);
+	mem_deref(d->routes);
+	d->routes = routes;
+	mem_deref(d->causes);
+	d->causes = causes;
 	cfg_free(d->cfg);
 	d->cfg = cfg;
 }
@@ -119,13 +158,109 @@ static int start_ua(struct tandemd *d)
 	err = sip_ua_alloc(&d->ua, d->loop, &uc);
 	if (err)
 		return err;
-	sip_ua_set_sess_handler(d->ua, on_invite, d);
 	for (unsigned i = 0; i < uc.nlisten; i++)
 		off += (size_t)snprintf(listening + off, off < sizeof(listening) ?
 				sizeof(listening) - off : 0, " %s:%s",
 				sip_tp_name(uc.listen[i].tp), sa_str(&uc.listen[i].addr, a, sizeof(a)));
-	LOGN(NULL, "tandemd ready, SIP on%s", listening);
+	LOGN(NULL, "SIP on%s", listening);
 	return 0;
+}
+
+static int start_registrar(struct tandemd *d)
+{
+	const struct tandem_config *c = d->cfg;
+	struct reg_config rc = { .realm = sip_ua_domain(d->ua), .db = c->registrar.db };
+	int err;
+
+	if (c->registrar.md5_only)
+		rc.algs = SIP_DIGEST_ALG_BIT(SIP_DIGEST_MD5);
+	err = reg_alloc(&d->reg, d->loop, d->ua, &rc);
+	if (err) {
+		LOGE(NULL, "registrar (%s): %s", c->registrar.db, strerror(err));
+		return err;
+	}
+	for (unsigned i = 0; !err && i < c->nusers; i++)
+		err = reg_user_set(d->reg, c->users[i].name, c->users[i].password);
+	return err;
+}
+
+static int open_span(struct tandemd *d, const struct cfg_span *cs)
+{
+	struct span *sp = NULL;
+	int err;
+
+	if (cs->backend == CFG_SPAN_DAHDI)
+		err = span_dahdi_alloc(&sp, &cs->conf, d->loop, NULL);
+	else
+		err = span_virtual_alloc(&sp, &cs->conf, d->loop);
+	if (!err)
+		err = span_open(sp);
+	if (!err)
+		err = call_ctl_span_add(d->cc, sp, &cs->pri, cs->group, NULL);
+	if (err) {
+		LOGE(NULL, "span %u (%s %s): %s", cs->conf.num,
+		     cs->backend == CFG_SPAN_DAHDI ? "dahdi" : "virtual", cs->conf.addr,
+		     strerror(err));
+		if (sp)
+			span_close(sp);
+		mem_deref(sp);
+		return err;
+	}
+	d->spans[d->nspans++] = sp;
+	LOGN(sp->ctx, "%s span, %s side, %s, group %u", sp->ops->name,
+	     cs->pri.node == TPRI_NET ? "network" : "user", tpri_switch_name(cs->pri.sw),
+	     cs->group);
+	return 0;
+}
+
+/* Registrar, route table, call control and spans; INVITE goes to call control
+ * when there is at least one span. */
+static int start_gateway(struct tandemd *d)
+{
+	struct call_ctl_config cc = { 0 };
+	int err = start_registrar(d);
+
+	if (!err)
+		err = cfg_route_table(d->cfg, &d->routes);
+	if (!err)
+		err = cfg_cause_map(d->cfg, &d->causes);
+	if (err)
+		return err;
+	cc.ua = d->ua;
+	cc.reg = d->reg;
+	cc.cfg = d->cfg;
+	cc.routes = d->routes;
+	cc.causes = d->causes;
+	if (d->cfg->registrar.md5_only) /* phones that read only the first challenge */
+		cc.auth_algs = SIP_DIGEST_ALG_BIT(SIP_DIGEST_MD5);
+	err = call_ctl_alloc(&d->cc, d->loop, &cc);
+	for (unsigned i = 0; !err && i < d->cfg->nspans; i++)
+		err = open_span(d, &d->cfg->spans[i]);
+	if (err)
+		return err;
+	if (d->nspans) {
+		sip_ua_set_sess_handler(d->ua, call_ctl_invite, d->cc);
+		LOGN(NULL, "call control on %u span(s), %u user(s)", d->nspans, d->cfg->nusers);
+	} else {
+		sip_ua_set_sess_handler(d->ua, on_invite, d);
+		LOGN(NULL, "no span configured: INVITE is answered 503");
+	}
+	return 0;
+}
+
+static void stop_gateway(struct tandemd *d)
+{
+	call_ctl_free(d->cc);
+	d->cc = NULL;
+	sip_ua_free(d->ua);
+	d->ua = NULL;
+	reg_free(d->reg);
+	for (unsigned i = 0; i < d->nspans; i++) {
+		span_close(d->spans[i]);
+		mem_deref(d->spans[i]);
+	}
+	mem_deref(d->routes);
+	mem_deref(d->causes);
 }
 
 int main(int argc, char **argv)
@@ -184,10 +319,14 @@ int main(int argc, char **argv)
 	if (!err)
 		err = start_ua(&d);
 	if (!err)
+		err = start_gateway(&d);
+	if (!err) {
+		LOGN(NULL, "tandemd ready");
 		err = loop_run(d.loop);
+	}
 	if (err)
 		LOGE(NULL, "cannot run: %s", strerror(err));
-	sip_ua_free(d.ua);
+	stop_gateway(&d);
 	mem_deref(d.dns);
 	loop_free(d.loop);
 	cfg_free(d.cfg);

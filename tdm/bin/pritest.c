@@ -558,13 +558,9 @@ static void start_pri(struct end *e)
 
 static void alarm_handler(struct span *sp, unsigned alarms, void *arg)
 {
-	/*
-	 * PRI starts once the cable is in, and at once: the backend drops
-	 * D-channel frames while nobody listens, and a lost SABME costs T200
-	 * (1 s). Not from inside span_open() though (a connecting span comes
-	 * up in there, when it cannot send yet): end_open() does it then.
-	 */
-	if (!alarms && sp->open)
+	(void)sp;
+	/* PRI starts once the cable is in (never inside span_open(): the span can send). */
+	if (!alarms)
 		start_pri(arg);
 }
 
@@ -584,10 +580,7 @@ static int end_open(struct end *e, bool net, const char *addr, bool listen)
 		return err;
 	span_set_alarm_handler(e->sp, alarm_handler, e);
 	span_set_tick_handler(e->sp, tick_handler, e);
-	err = span_open(e->sp);
-	if (!err && !span_alarms(e->sp))
-		start_pri(e);
-	return err;
+	return span_open(e->sp);
 }
 
 static void end_close(struct end *e)

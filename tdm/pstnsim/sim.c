@@ -523,7 +523,7 @@ static void alarm_handler(struct span *sp, unsigned alarms, void *arg)
 	 */
 	if (alarms & SPAN_ALARM_RED)
 		pspan_down(ps);
-	else if (!alarms && sp->open) /* inside span_open(): psim_span_add() starts it */
+	else if (!alarms)
 		pspan_start_pri(ps);
 }
 
@@ -542,6 +542,7 @@ int psim_span_add(struct psim *p, struct span *sp, const struct psim_span_conf *
 	ps->conf.type = sp->conf.type;
 	span_set_tick_handler(sp, tick_handler, ps);
 	span_set_alarm_handler(sp, alarm_handler, ps);
+	/* Already up: that may have been told before the handler was ours. */
 	if (sp->open && !span_alarms(sp) && pspan_start_pri(ps)) {
 		mem_deref(ps);
 		return EIO;

@@ -294,6 +294,7 @@ static void span_destroy(void *data)
 	struct span *sp = data;
 
 	span_close(sp);
+	loop_defer_cancel(sp->loop, &sp->alarm_defer);
 	sp->be = mem_deref(sp->be);
 }
 
@@ -328,8 +329,16 @@ int span_open(struct span *sp)
 		return EINVAL;
 	if (sp->open)
 		return 0;
+	/*
+	 * A backend may find the span up in here (a connecting virtual span
+	 * does): the handler hears it from the loop, once the span is open,
+	 * so that it can send at once (a SABME lost here costs T200).
+	 */
+	sp->opening = true;
 	err = sp->ops->open(sp);
+	sp->opening = false;
 	if (err) {
+		loop_defer_cancel(sp->loop, &sp->alarm_defer);
 		LOGW(sp->ctx, "%s span open failed: %s", sp->ops->name, strerror(err));
 		return err;
 	}
@@ -341,14 +350,19 @@ void span_close(struct span *sp)
 {
 	if (!sp || !sp->open)
 		return;
+	loop_defer_cancel(sp->loop, &sp->alarm_defer);
 	sp->ops->close(sp);
 	sp->open = false;
 }
 
 void span_set_dchan_handler(struct span *sp, span_dchan_h *h, void *arg)
 {
+	bool had = sp->dchanh != NULL;
+
 	sp->dchanh = h;
 	sp->dchan_arg = arg;
+	if (sp->open && had != (h != NULL) && sp->ops->dchan_watch)
+		sp->ops->dchan_watch(sp, h != NULL);
 }
 
 void span_set_tick_handler(struct span *sp, span_tick_h *h, void *arg)
@@ -449,6 +463,14 @@ const char *span_alarm_str(unsigned alarms, char *buf, size_t size)
 	return buf;
 }
 
+static void alarm_deferred(void *arg)
+{
+	struct span *sp = arg;
+
+	if (sp->open && sp->alarmh)
+		sp->alarmh(sp, sp->alarms, sp->alarm_arg);
+}
+
 void span_report_alarms(struct span *sp, unsigned alarms)
 {
 	char a[48], b[48];
@@ -458,6 +480,11 @@ void span_report_alarms(struct span *sp, unsigned alarms)
 	LOGN(sp->ctx, "alarms %s -> %s", span_alarm_str(sp->alarms, a, sizeof(a)),
 	     span_alarm_str(alarms, b, sizeof(b)));
 	sp->alarms = alarms;
+	/* Later changes join a queued report: an older set is never told after a newer one. */
+	if (sp->opening || sp->alarm_defer.queued) {
+		loop_defer(sp->loop, &sp->alarm_defer, alarm_deferred, sp);
+		return;
+	}
 	if (sp->alarmh)
 		sp->alarmh(sp, alarms, sp->alarm_arg);
 }

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/loop.h"
+
 struct loop;
 struct span;
 
@@ -107,7 +109,12 @@ int span_ts_ranges(const char *s, uint32_t *mask);
 
 /* ---- handlers ---- */
 
-/* D-channel frames are waiting: call span_dchan_read() until it says EAGAIN. */
+/*
+ * D-channel frames are waiting: call span_dchan_read() until it says EAGAIN.
+ * Frames that arrive while no handler is set are kept by a backend with a
+ * dchan_watch op (virtual: in its socket, which bounds them) and announced
+ * once a handler is set; dahdi still reads and drops them.
+ */
 typedef void(span_dchan_h)(struct span *sp, void *arg);
 /*
  * One B-channel tick (20 ms) of the span's clock: span_bchan_read() gives the
@@ -115,7 +122,11 @@ typedef void(span_dchan_h)(struct span *sp, void *arg);
  * out with the next one. tick counts the span's clock since it last came up.
  */
 typedef void(span_tick_h)(struct span *sp, uint32_t tick, void *arg);
-/* The alarm bits changed; alarms is the new set (0: span up). */
+/*
+ * The alarm bits changed; alarms is the new set (0: span up). Never called
+ * from inside span_open(): a change found there (a connecting span that comes
+ * up at once) is told from the loop, when the span is open and can send.
+ */
 typedef void(span_alarm_h)(struct span *sp, unsigned alarms, void *arg);
 
 /* ---- backend ops ---- */
@@ -133,6 +144,12 @@ struct span_ops {
 	int (*bchan_write)(struct span *sp, unsigned ts, const uint8_t *block);
 	/* Echo canceller on timeslot ts with taps (0: off). NULL: the backend has none. */
 	int (*ec_set)(struct span *sp, unsigned ts, unsigned taps);
+	/*
+	 * Open span, D-channel handler set (on) or removed: the backend watches
+	 * the D-channel only while someone reads it, and leaves frames where they
+	 * are meanwhile. NULL: the backend needs no telling.
+	 */
+	void (*dchan_watch)(struct span *sp, bool on);
 };
 
 /* What a backend sees of a span; the rest is for span.c. */
@@ -151,6 +168,8 @@ struct span {
 	span_alarm_h *alarmh;
 	void *alarm_arg;
 	bool open;
+	bool opening;		       /* inside ops->open: alarm changes are told later */
+	struct loop_defer alarm_defer; /* tells the alarm handler after span_open() */
 };
 
 /* Allocates a span for conf on backend ops (not opened yet). */
@@ -178,7 +197,10 @@ uint8_t span_idle_byte(const struct span *sp);
 /* "red", "yellow|dchan", "ok": for logs. */
 const char *span_alarm_str(unsigned alarms, char *buf, size_t size);
 
-/* For backends: records the new alarm set and calls the alarm handler if it changed. */
+/*
+ * For backends: records the new alarm set and calls the alarm handler if it
+ * changed (from the loop, after span_open() returned, if called inside it).
+ */
 void span_report_alarms(struct span *sp, unsigned alarms);
 
 #endif

@@ -7,6 +7,10 @@
  *   E1 frame does.
  * - Link loss found inside a write (called from libpri) is handled through a
  *   deferred call, so alarm handlers never run inside a caller's libpri call.
+ * - The D-channel socket is watched for reading only while a handler is set:
+ *   frames that come before it (a peer's first SABME) wait in the socket,
+ *   whose buffer bounds them, rather than being read and dropped. Hang-up is
+ *   reported by epoll either way, so a peer leaving is still seen.
  */
 #include "tdm/virtual/virtual.h"
 #include "core/err.h"
@@ -184,6 +188,25 @@ static int virt_bchan_write(struct span *sp, unsigned ts, const uint8_t *block)
 
 /* ---- D-channel ---- */
 
+static void dchan_fd_handler(int fd, unsigned events, void *arg);
+
+/* Reading while a handler is set; otherwise hang-ups only (epoll reports them always). */
+static int dchan_listen(struct vspan *v)
+{
+	struct span *sp = v->sp;
+
+	return loop_fd_listen(sp->loop, v->dfd, sp->dchanh ? LOOP_READ : 0, dchan_fd_handler, v);
+}
+
+static void virt_dchan_watch(struct span *sp, bool on)
+{
+	struct vspan *v = sp->be;
+
+	(void)on;
+	if (v->dfd >= 0 && dchan_listen(v))
+		loop_defer(sp->loop, &v->lost, vspan_lost, v);
+}
+
 static void dchan_handler(int fd, unsigned events, void *arg)
 {
 	struct vspan *v = arg;
@@ -191,19 +214,8 @@ static void dchan_handler(int fd, unsigned events, void *arg)
 
 	(void)fd;
 	(void)events;
-	if (sp->dchanh) {
+	if (sp->dchanh)
 		sp->dchanh(sp, sp->dchan_arg);
-		return;
-	}
-	/* Nobody listens: drain, so the loop does not spin on a readable fd. */
-	for (int i = 0; i < 64; i++) {
-		uint8_t b[SPAN_DFRAME_MAX];
-		size_t len;
-		int err = sp->ops->dchan_read(sp, b, sizeof(b), &len);
-
-		if (err == EAGAIN || err == ENOTCONN)
-			break;
-	}
 }
 
 static int virt_dchan_read(struct span *sp, void *buf, size_t size, size_t *lenp)
@@ -289,7 +301,7 @@ static int vspan_start(struct vspan *v)
 	struct span *sp = v->sp;
 	int err;
 
-	err = loop_fd_listen(sp->loop, v->dfd, LOOP_READ, dchan_fd_handler, v);
+	err = dchan_listen(v);
 	if (!err)
 		err = loop_fd_listen(sp->loop, v->bfd, LOOP_READ, bchan_handler, v);
 	if (err) {
@@ -501,6 +513,7 @@ const struct span_ops span_virtual_ops = {
 	.bchan_read = virt_bchan_read,
 	.bchan_write = virt_bchan_write,
 	.ec_set = NULL, /* nothing echoes on a socket */
+	.dchan_watch = virt_dchan_watch,
 };
 
 int span_virtual_alloc(struct span **spp, const struct span_conf *conf, struct loop *loop)

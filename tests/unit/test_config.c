@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/err.h"
+#include "core/mem.h"
 #include "provisioning/config.h"
+#include "route/route.h"
 
 static struct tandem_config *load_ok(const char *text)
 {
@@ -98,6 +101,203 @@ static void test_errors(void **state)
 		   "t.yaml:4:7: listener 'udp:127.0.0.1:5060' given twice");
 }
 
+static const char gw_yaml[] =
+	"sip: {}\n"
+	"numbering: { country_code: '44', national_prefix: '0', international_prefix: '00',"
+	" area_code: '20', nsn_length: 10, local_length: 8 }\n"
+	"spans:\n"
+	"  - { number: 1, address: '@s1', side: net, switch: qsig, group: 2, clock_master: true,"
+	" listen: true }\n"
+	"  - { number: 2, backend: dahdi, type: t1, bchan: '1-23', dchan: 24, law: ulaw }\n"
+	"  - { number: 3, backend: dahdi, bchan: '63-77,79-93', dchan: 78 }\n"
+	"users:\n"
+	"  - { name: '1001', password: pw1, dids: ['+442079460001', '+442079460002'] }\n"
+	"  - { name: '1002', password: pw2, number: '+442079460099' }\n"
+	"trunks:\n"
+	"  - { name: carrier, address: 'tcp:192.0.2.10' }\n"
+	"registrar: { db: /tmp/x.db, md5_only: true }\n"
+	"causes: { profile: rfc3398, to_sip: { 17: 600 }, from_sip: { 486: 21 },"
+	" from_sip_alerted: { 486: 17 } }\n"
+	"routes:\n"
+	"  outbound:\n"
+	"    - { name: uk, pattern: '+44!', strip: 2, prefix: '0', ton: national, npi: e164,"
+	" groups: [2, 1], hunting: descending }\n"
+	"    - { pattern: '+!' }\n"
+	"  inbound:\n"
+	"    - { did: '+442079469000', to: 'uri:sip:ivr@192.0.2.1' }\n"
+	"    - { pattern: '+4420794691XX', to: 'user:1002' }\n"
+	"    - { did: '+442079468000', to: 'trunk:carrier' }\n";
+
+static void test_gateway_sections(void **state)
+{
+	struct tandem_config *cfg = load_ok(gw_yaml);
+	const struct route_did *did;
+	struct route_out_match m;
+	struct route_table *t = NULL;
+
+	(void)state;
+	assert_string_equal(cfg->numbering.cc, "44");
+	assert_string_equal(cfg->numbering.natpfx, "0");
+	assert_string_equal(cfg->numbering.area, "20");
+	assert_int_equal(cfg->numbering.local_len, 8);
+	assert_int_equal(cfg->nspans, 3);
+	/* span 3 of E1s in DAHDI's global channel numbers: 63-93, D-channel 78 = timeslot 16 */
+	assert_int_equal(cfg->spans[2].conf.first_chan, 63);
+	assert_int_equal(cfg->spans[2].conf.bchans, 0xfffefffeu);
+	assert_int_equal(cfg->spans[2].conf.dchan, 16);
+	assert_int_equal(cfg->spans[0].backend, CFG_SPAN_VIRTUAL);
+	assert_string_equal(cfg->spans[0].conf.addr, "@s1");
+	assert_true(cfg->spans[0].conf.listen);
+	assert_true(cfg->spans[0].conf.clock_master);
+	assert_int_equal(cfg->spans[0].pri.node, TPRI_NET);
+	assert_int_equal(cfg->spans[0].pri.sw, TPRI_SW_QSIG);
+	assert_int_equal(cfg->spans[0].group, 2);
+	assert_int_equal(cfg->spans[0].conf.dchan, 16); /* E1 defaults */
+	assert_int_equal(cfg->spans[1].backend, CFG_SPAN_DAHDI);
+	assert_int_equal(cfg->spans[1].conf.type, SPAN_T1);
+	assert_int_equal(cfg->spans[1].conf.bchans, 0xfffffeu);
+	assert_int_equal(cfg->spans[1].conf.dchan, 24);
+	assert_int_equal(cfg->spans[1].conf.law, SPAN_ULAW);
+	assert_int_equal(cfg->spans[1].pri.node, TPRI_CPE);
+	assert_int_equal(cfg->spans[1].group, 1);
+	assert_int_equal(cfg->nusers, 2);
+	assert_string_equal(cfg->users[0].number, "+442079460001"); /* its first DID */
+	assert_int_equal(cfg->users[0].ndids, 2);
+	assert_string_equal(cfg_user_find(cfg, "1002")->number, "+442079460099");
+	assert_null(cfg_user_find(cfg, "1003"));
+	assert_int_equal(cfg->ntrunks, 1);
+	assert_int_equal(cfg->trunks[0].tp, SIP_TP_TCP);
+	assert_int_equal(sa_port(&cfg->trunks[0].addr), 5060);
+	assert_ptr_equal(cfg_trunk_by_addr(cfg, SIP_TP_TCP, &cfg->trunks[0].addr), &cfg->trunks[0]);
+	assert_null(cfg_trunk_by_addr(cfg, SIP_TP_UDP, &cfg->trunks[0].addr));
+	assert_null(cfg_trunk_find(cfg, "other"));
+	assert_string_equal(cfg->registrar.db, "/tmp/x.db");
+	assert_int_equal(cfg->causes.profile, CAUSE_PROFILE_RFC3398);
+	assert_int_equal(cfg->causes.novr, 3);
+	{
+		struct cause_map *cm = NULL;
+
+		assert_int_equal(cfg_cause_map(cfg, &cm), 0);
+		assert_int_equal(cause_to_sip(cm, 17, NULL), 600);
+		assert_int_equal(cause_from_sip(cm, 486, false), 21);
+		assert_int_equal(cause_from_sip(cm, 486, true), 17);
+		assert_int_equal(cause_to_sip(cm, 1, NULL), 404); /* the rest as the table says */
+		mem_deref(cm);
+	}
+	assert_true(cfg->registrar.md5_only);
+	assert_int_equal(cfg->nroutes_out, 2);
+	assert_int_equal(cfg->routes_out[0].ngroups, 2);
+	assert_int_equal(cfg->routes_out[0].groups[0], 2);
+	assert_int_equal(cfg->routes_out[0].hunt, ROUTE_HUNT_DESCENDING);
+	assert_int_equal(cfg->routes_out[1].ton, ROUTE_TON_INTERNATIONAL); /* defaults */
+	assert_int_equal(cfg->routes_out[1].groups[0], 1);
+
+	/* the route table built from it */
+	assert_int_equal(cfg_route_table(cfg, &t), 0);
+	assert_int_equal(route_out_lookup(t, "+442079460123", &m), 0);
+	assert_string_equal(m.called, "02079460123");
+	assert_int_equal(route_out_lookup(t, "+12125550100", &m), 0);
+	assert_string_equal(m.called, "12125550100");
+	assert_int_equal(route_did_lookup(t, "2079460002", ROUTE_TON_NATIONAL, ROUTE_NPI_E164, &did),
+			 0);
+	assert_int_equal(did->kind, ROUTE_TARGET_USER);
+	assert_string_equal(did->target, "1001");
+	assert_int_equal(route_did_lookup(t, "442079469000", ROUTE_TON_INTERNATIONAL,
+					  ROUTE_NPI_E164, &did),
+			 0);
+	assert_int_equal(did->kind, ROUTE_TARGET_URI);
+	assert_string_equal(did->target, "sip:ivr@192.0.2.1");
+	assert_int_equal(route_did_lookup(t, "2079469155", ROUTE_TON_NATIONAL, ROUTE_NPI_E164, &did),
+			 0);
+	assert_string_equal(did->target, "1002");
+	assert_int_equal(route_did_lookup(t, "2079467777", ROUTE_TON_NATIONAL, ROUTE_NPI_E164, &did),
+			 ENOENT);
+	mem_deref(t);
+	cfg_free(cfg);
+}
+
+static void test_gateway_defaults(void **state)
+{
+	struct tandem_config *cfg = load_ok("sip: {}\nspans: [ { number: 3, address: /tmp/s } ]\n");
+
+	(void)state;
+	assert_string_equal(cfg->numbering.cc, "1"); /* NANP */
+	assert_string_equal(cfg->numbering.intlpfx, "011");
+	assert_int_equal(cfg->nspans, 1);
+	assert_int_equal(cfg->spans[0].conf.num, 3);
+	assert_int_equal(cfg->spans[0].conf.type, SPAN_E1);
+	assert_int_equal(cfg->spans[0].pri.node, TPRI_CPE);
+	assert_int_equal(cfg->spans[0].pri.sw, TPRI_SW_EUROISDN_E1);
+	assert_false(cfg->spans[0].conf.clock_master);
+	assert_int_equal(cfg->nusers, 0);
+	assert_string_equal(cfg->registrar.db, ":memory:");
+	cfg_free(cfg);
+}
+
+static void test_gateway_errors(void **state)
+{
+	(void)state;
+	expect_err("sip: {}\nnumbering: { country_code: 'x1' }\n", "t.yaml:2:28: expected up to");
+	expect_err("sip: {}\nnumbering: { contry_code: '1' }\n", "t.yaml:2:14: unknown key");
+	expect_err("sip: {}\nspans:\n  - { number: 1 }\n", "t.yaml:3:5: a virtual span needs");
+	expect_err("sip: {}\nspans:\n  - { address: x }\n", "t.yaml:3:5: a span needs its number");
+	expect_err("sip: {}\nspans:\n  - { number: 1, address: x, side: both }\n",
+		   "t.yaml:3:36: 'both' is not one of net, cpe");
+	expect_err("sip: {}\nspans:\n  - { number: 1, address: x, switch: sip }\n",
+		   "t.yaml:3:38: unknown switch type 'sip'");
+	expect_err("sip: {}\nspans:\n  - { number: 2, address: x, bchan: '32-63' }\n",
+	           "t.yaml:3:37: bchan '32-63' is not a list of channel ranges of span 2 "
+	           "(timeslots 1-31, or DAHDI channels 32-62)");
+	expect_err("sip: {}\nspans:\n  - { number: 1, address: x, type: t1, bchan: '1-31' }\n",
+		   "t.yaml:3:47: bchan '1-31'");
+	expect_err("sip: {}\nspans:\n  - { number: 1, address: x, bchan: '1-16' }\n",
+		   "dchan 16 is also a B-channel");
+	expect_err("sip: {}\nspans:\n  - { number: 1, address: x }\n  - { number: 1, address: y }\n",
+		   "t.yaml:4:5: span 1 given twice");
+	expect_err("sip: {}\nusers:\n  - { name: '1001' }\n", "t.yaml:3:5: user '1001' needs a password");
+	expect_err("sip: {}\nusers:\n  - { name: '1001', password: x, dids: ['2125551001'] }\n",
+		   "t.yaml:3:41: DID '2125551001' is not an E.164");
+	expect_err("sip: {}\nusers:\n  - { name: a, password: x }\n  - { name: a, password: y }\n",
+		   "t.yaml:4:5: user 'a' given twice");
+	expect_err("sip: {}\nroutes:\n  outbound:\n    - { pattern: '+1N?' }\n",
+		   "t.yaml:4:18: bad pattern '+1N?'");
+	expect_err("sip: {}\nroutes:\n  outbound:\n    - { pattern: '+!', ton: far }\n",
+		   "t.yaml:4:29: unknown type of number 'far'");
+	expect_err("sip: {}\nroutes:\n  outbound:\n    - { pattern: '+!', groups: [] }\n",
+		   "t.yaml:4:32: groups: 1 to 8");
+	expect_err("sip: {}\nroutes:\n  inbound:\n    - { did: '+1212', to: 'user:9' }\n",
+		   "t.yaml:4:27: no user '9'");
+	expect_err("sip: {}\nroutes:\n  inbound:\n    - { did: '+1212', to: 'phone:9' }\n",
+		   "'phone:9' is not user:NAME");
+	expect_err("sip: {}\nroutes:\n  inbound:\n    - { to: 'uri:sip:a@b' }\n",
+		   "t.yaml:4:7: an inbound route needs one of did or pattern");
+	expect_err("sip: {}\nroutes:\n  outbound:\n    - { pattern: '+!', hunt: up }\n",
+		   "t.yaml:4:24: unknown key 'hunt'");
+	expect_err("sip: {}\nmedia: {}\n", "t.yaml:2:1: unknown key 'media'");
+	expect_err("sip: {}\ntrunks:\n  - { name: c, address: 'udp:carrier.example' }\n",
+	           "t.yaml:3:25: trunk address 'udp:carrier.example'");
+	expect_err("sip: {}\ntrunks:\n  - { name: c }\n", "t.yaml:3:5: trunk 'c' needs an address");
+	expect_err("sip: {}\ncauses: { to_sip: { 17: 200 } }\n", "t.yaml:2:21: 17 -> 200:");
+	expect_err("sip: {}\ncauses: { profile: q931 }\n", "t.yaml:2:20: profile must be");
+	expect_err("sip: {}\ncauses: { from_sip: [486] }\n", "t.yaml:2:21: expected a mapping");
+	expect_err("sip: {}\nroutes:\n  inbound:\n    - { did: '+1212', to: 'trunk:x' }\n",
+	           "no trunk 'x' in trunks");
+}
+
+static void test_demo_file(void **state)
+{
+	struct tandem_config *cfg = NULL;
+	char err[512] = "";
+
+	(void)state;
+	if (cfg_load(&cfg, "provisioning/examples/tandem.yaml", err, sizeof(err)))
+		fail_msg("the demo configuration: %s", err);
+	assert_int_equal(cfg->nspans, 1);
+	assert_int_equal(cfg->nusers, 4);
+	assert_string_equal(cfg_user_find(cfg, "1003")->password, "demo1003");
+	cfg_free(cfg);
+}
+
 static void test_file(void **state)
 {
 	char path[] = "/tmp/tandem-cfg-XXXXXX";
@@ -124,6 +324,10 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_gateway_sections),
+		cmocka_unit_test(test_gateway_defaults),
+		cmocka_unit_test(test_gateway_errors),
+		cmocka_unit_test(test_demo_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,8 @@ struct side {
 	struct tpri_number called, calling;
 	bool auto_alert; /* proceed, progress and alert on RING */
 	int progress;	 /* PRI_PROG_* bits seen in PROGRESS and ALERTING */
+	const struct tpri_conf *start; /* on_alarm_start(): PRI's configuration */
+	unsigned alarm_not_open;       /* alarm handler calls with the span not open */
 };
 
 struct variant {
@@ -413,6 +415,80 @@ static void test_dchan_blip(void **state)
 	rig_stop(&r);
 }
 
+static bool link_flapped(struct rig *r)
+{
+	return r->net.n[TPRI_EV_DCHAN_DOWN] || r->cpe.n[TPRI_EV_DCHAN_DOWN] ||
+	       r->net.n[TPRI_EV_DCHAN_UP] > 1 || r->cpe.n[TPRI_EV_DCHAN_UP] > 1;
+}
+
+/* PRI starts when the cable is in, as pstnsim and tandemd start it. */
+static void on_alarm_start(struct span *sp, unsigned alarms, void *arg)
+{
+	struct side *s = arg;
+
+	/* Never from inside span_open(): the span must be able to send already. */
+	if (!sp->open)
+		s->alarm_not_open++;
+	if (!alarms && !s->tp)
+		assert_int_equal(tpri_alloc(&s->tp, sp, s->start, on_event, s), 0);
+}
+
+static void side_open_alarm_started(struct rig *r, struct side *s, const char *addr, bool net,
+				    const struct tpri_conf *conf)
+{
+	struct span_conf c;
+
+	span_conf_default(&c, net ? 1 : 2, r->v->type);
+	snprintf(c.addr, sizeof(c.addr), "%s", addr);
+	c.listen = net;
+	c.clock_master = net;
+	s->start = conf;
+	assert_int_equal(span_virtual_alloc(&s->sp, &c, r->l), 0);
+	span_set_alarm_handler(s->sp, on_alarm_start, s);
+	assert_int_equal(span_open(s->sp), 0);
+}
+
+/*
+ * Both ends start PRI from their alarm handler. The connecting end comes up
+ * inside span_open(): its first SABME must not be lost there (the link would
+ * then wait T200, and the repeated SABME would reset it under the first call).
+ */
+static void test_pri_started_on_alarm(void **state)
+{
+	const struct variant *v = *state;
+	struct tpri_conf nc = { .node = TPRI_NET, .sw = v->sw, .t200 = 1000 };
+	struct tpri_conf cc = { .node = TPRI_CPE, .sw = v->sw, .t200 = 1000 };
+	struct rig r;
+	char addr[64];
+	uint64_t t0, ms;
+	static unsigned seq;
+
+	memset(&r, 0, sizeof(r));
+	r.v = v;
+	r.net.name = "net";
+	r.cpe.name = "cpe";
+	r.net.auto_alert = true;
+	assert_int_equal(loop_alloc(&r.l), 0);
+	snprintf(addr, sizeof(addr), "@tandem-test-pri-alarm-%d-%u", (int)getpid(), seq++);
+	t0 = loop_clock_ms();
+	side_open_alarm_started(&r, &r.net, addr, true, &nc);
+	side_open_alarm_started(&r, &r.cpe, addr, false, &cc);
+	assert_true(run_until(&r, both_up, 3000));
+	ms = loop_clock_ms() - t0;
+	print_message("      %s: link up %llu ms after span_open() (T200 1000 ms)\n", v->name,
+		      (unsigned long long)ms);
+	assert_int_equal(r.net.alarm_not_open + r.cpe.alarm_not_open, 0);
+	assert_true(ms < 300);
+	/* No SABME repeated after T200 resets the link under a call. */
+	run_until(&r, link_flapped, 1200);
+	assert_false(link_flapped(&r));
+	assert_int_equal(r.net.n[TPRI_EV_DCHAN_UP], 1);
+	assert_int_equal(r.cpe.n[TPRI_EV_DCHAN_UP], 1);
+	call_up(&r, 1);
+	call_clear_16(&r);
+	rig_stop(&r);
+}
+
 /* Every B-channel busy at once, cleared from both sides, several rounds. */
 struct many {
 	struct tpri_call *cpe[SPAN_MAX_TS + 1];
@@ -627,6 +703,8 @@ int main(void)
 		CALL_TEST(test_dchan_drop, v_euro_e1),
 		CALL_TEST(test_dchan_drop, v_ni2),
 		CALL_TEST(test_dchan_blip, v_euro_e1),
+		CALL_TEST(test_pri_started_on_alarm, v_euro_e1),
+		CALL_TEST(test_pri_started_on_alarm, v_ni2),
 		CALL_TEST(test_many_calls, v_euro_e1),
 		CALL_TEST(test_many_calls, v_ni2),
 		CALL_TEST(test_capture, v_euro_e1),

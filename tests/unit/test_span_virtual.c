@@ -280,8 +280,12 @@ static void test_dframes_pair(void **state)
 	assert_int_equal(span_open(t.a), 0);
 	assert_int_equal(span_open(t.b), 0);
 	assert_true(both_up(&t));
+	/* Up inside span_open(), told from the loop: the handler may use the span then. */
+	assert_int_equal(wa.alarm_events, 0);
+	assert_int_equal(loop_run_once(l, 0), 0);
 	assert_int_equal(wa.alarm_events, 1);
 	assert_int_equal(wa.last_alarms, 0);
+	assert_int_equal(wb.alarm_events, 1);
 
 	/* Three frames back to back, each must arrive alone and whole. */
 	for (unsigned i = 0; i < 3; i++) {
@@ -341,6 +345,85 @@ static void pair_listen(struct loop *l, struct two *t, enum span_type type, bool
 	conf_virtual(&cb, type, addr, false, !listener_master);
 	assert_int_equal(span_virtual_alloc(&t->a, &ca, l), 0);
 	assert_int_equal(span_virtual_alloc(&t->b, &cb, l), 0);
+}
+
+/*
+ * What the alarm handler sees of a span that comes up inside span_open(): an
+ * open span it can send on (pstnsim and tandemd start PRI there, and its first
+ * SABME must go out). Frames that arrive before anyone reads the D-channel wait
+ * for the handler instead of being dropped.
+ */
+struct early {
+	struct watch w;
+	int open_seen;	 /* span->open as the alarm handler saw it */
+	int write_err;	 /* span_dchan_write() from the alarm handler */
+};
+
+static void on_alarm_send(struct span *sp, unsigned alarms, void *arg)
+{
+	struct early *e = arg;
+
+	on_alarm(sp, alarms, &e->w);
+	if (alarms)
+		return;
+	e->open_seen = sp->open;
+	e->write_err = span_dchan_write(sp, "\x00\x01\x7f\x00\x00", 5);
+}
+
+static void test_dchan_early(void **state)
+{
+	struct loop *l;
+	struct two t;
+	struct watch wa;
+	struct early e;
+	uint8_t f[40];
+
+	(void)state;
+	assert_int_equal(loop_alloc(&l), 0);
+	pair_listen(l, &t, SPAN_E1, true);
+	watch_span(t.a, &wa);
+	span_set_dchan_handler(t.a, NULL, NULL); /* nobody reads the listener's D-channel yet */
+	memset(&e, 0, sizeof(e));
+	e.open_seen = -1;
+	e.write_err = -1;
+	span_set_alarm_handler(t.b, on_alarm_send, &e);
+	assert_int_equal(span_open(t.a), 0);
+	/* The listener is there: the connecting end comes up inside span_open(). */
+	assert_int_equal(span_open(t.b), 0);
+	assert_int_equal(span_alarms(t.b), 0);
+	assert_true(run_until(l, both_up, &t, 2000));
+	assert_int_equal(loop_run_once(l, 0), 0);
+	assert_int_equal(e.w.alarm_events, 1);
+	assert_int_equal(e.open_seen, 1);
+	assert_int_equal(e.write_err, 0);
+
+	/* Two more frames before the listener has a handler; the loop runs meanwhile. */
+	for (unsigned i = 0; i < 2; i++) {
+		memset(f, 0xa0 + (int)i, sizeof(f));
+		assert_int_equal(span_dchan_write(t.b, f, 10 + i), 0);
+	}
+	run_for(l, 100);
+	assert_int_equal(wa.dframes, 0);
+
+	/* The handler comes: all three arrive, in order, through the loop. */
+	span_set_dchan_handler(t.a, on_dchan, &wa);
+	for (int i = 0; i < 50 && wa.dframes < 3; i++)
+		assert_int_equal(loop_run_once(l, 10), 0);
+	assert_int_equal(wa.dframes, 3);
+	assert_int_equal(wa.dlen[0], 5);
+	assert_int_equal(wa.dlen[1], 10);
+	assert_int_equal(wa.dlen[2], 11);
+	memset(f, 0xa1, sizeof(f));
+	assert_memory_equal(wa.dlast, f, 11);
+
+	/* A D-channel nobody reads still sees the peer go: red alarm. */
+	span_set_dchan_handler(t.a, NULL, NULL);
+	assert_int_equal(span_dchan_write(t.b, f, 10), 0);
+	span_close(t.b);
+	assert_true(run_until(l, a_red, &t, 1000));
+	mem_deref(t.b);
+	mem_deref(t.a);
+	loop_free(l);
 }
 
 static void test_bchan_pacing(void **state)
@@ -602,6 +685,7 @@ int main(void)
 		cmocka_unit_test(test_dframes_pair),	    cmocka_unit_test(test_bchan_pacing),
 		cmocka_unit_test(test_red_alarm_reconnect), cmocka_unit_test(test_wire_e1),
 		cmocka_unit_test(test_wire_t1),		    cmocka_unit_test(test_type_mismatch),
+		cmocka_unit_test(test_dchan_early),
 	};
 
 	log_init("test_span_virtual", false, LOG_LVL_WARN);

@@ -1,0 +1,222 @@
+/*
+ * Call control: the calls list, the spans, PRI event dispatch, and a call's
+ * lifetime. A call is freed from deferred work once both legs are gone (the
+ * SIP sessions closed and the PRI call's one HANGUP event seen), so that no
+ * handler ever runs on a freed call.
+ */
+#include "call/call_int.h"
+
+#include "cause/cause.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "sip/ua/ua.h"
+#include "tdm/span/span.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void call_unlink(struct call *c)
+{
+	struct call_ctl *cc = c->cc;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (cc->calls == c)
+		cc->calls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	if (cc->st.active)
+		cc->st.active--;
+}
+
+static void call_destroy(void *arg)
+{
+	struct call *c = arg;
+
+	call_media_close(c);
+	if (c->cc) {
+		loop_defer_cancel(c->cc->loop, &c->free_defer);
+		call_unlink(c);
+	}
+}
+
+int call_alloc(struct call **cp, struct call_ctl *cc, enum call_dir dir)
+{
+	struct call *c = mem_zalloc(sizeof(*c), call_destroy);
+
+	if (!c)
+		return ENOMEM;
+	c->cc = cc;
+	c->dir = dir;
+	c->rtp_fd = -1;
+	c->next = cc->calls;
+	if (cc->calls)
+		cc->calls->prev = c;
+	cc->calls = c;
+	cc->st.active++;
+	*cp = c;
+	return 0;
+}
+
+static void call_free_deferred(void *arg)
+{
+	struct call *c = arg;
+
+	LOGI(c->ctx, "call over (%s)", c->answered ? "answered" : "not answered");
+	mem_deref(c);
+}
+
+void call_check_done(struct call *c)
+{
+	if (c->done || c->sess || c->a || c->nlive || c->pc)
+		return;
+	c->done = true;
+	loop_defer(c->cc->loop, &c->free_defer, call_free_deferred, c);
+}
+
+void call_set_ctx(struct call *c)
+{
+	int n = snprintf(c->ctx, sizeof(c->ctx), "call=%s", c->callid[0] ? c->callid : "-");
+
+	if (c->tp && c->pc && n > 0 && (size_t)n < sizeof(c->ctx))
+		snprintf(c->ctx + n, sizeof(c->ctx) - (size_t)n, " span=%u/%d",
+		         tpri_span(c->tp)->conf.num, tpri_call_channel(c->pc));
+}
+
+int call_reason_hdr(char *buf, size_t size, int cause)
+{
+	char v[96];
+	int n;
+
+	if (cause_reason_fmt(v, sizeof(v), cause > 0 && cause < 128 ? (unsigned)cause : 16))
+		return EINVAL;
+	n = snprintf(buf, size, "Reason: %s\r\n", v);
+	return n < 0 || (size_t)n >= size ? ENOSPC : 0;
+}
+
+static void on_pri_event(struct tpri *tp, const struct tpri_event *ev, void *arg)
+{
+	struct call_ctl *cc = arg;
+	struct call *c;
+
+	switch (ev->type) {
+	case TPRI_EV_DCHAN_UP:
+	case TPRI_EV_DCHAN_DOWN:
+		LOGN(tpri_span(tp)->ctx, "D-channel %s",
+		     ev->type == TPRI_EV_DCHAN_UP ? "up" : "down");
+		return;
+	case TPRI_EV_RING:
+		call_in_ring(cc, tp, ev);
+		return;
+	default:
+		break;
+	}
+	if (!ev->call || !(c = tpri_call_arg(ev->call)))
+		return;
+	mem_ref(c);
+	if (c->dir == CALL_OUT)
+		call_out_pri_event(c, ev);
+	else if (c->dir == CALL_IN)
+		call_in_pri_event(c, ev);
+	mem_deref(c);
+}
+
+int call_ctl_span_add(struct call_ctl *cc, struct span *sp, const struct tpri_conf *conf,
+                      uint16_t group, struct tpri **tpp)
+{
+	struct call_span *s;
+	int err;
+
+	if (cc->nspans >= CALL_MAX_SPANS)
+		return ENOSPC;
+	s = &cc->spans[cc->nspans];
+	err = tpri_alloc(&s->tp, sp, conf, on_pri_event, cc);
+	if (err)
+		return err;
+	s->group = group;
+	tpri_set_digits_handler(s->tp, call_in_digits, cc);
+	cc->nspans++;
+	if (tpp)
+		*tpp = s->tp;
+	return 0;
+}
+
+unsigned call_ctl_span_count(const struct call_ctl *cc)
+{
+	return cc ? cc->nspans : 0;
+}
+
+static void ctl_destroy(void *arg)
+{
+	struct call_ctl *cc = arg;
+
+	while (cc->calls) {
+		struct call *c = cc->calls;
+
+		call_unlink(c);
+		if (c->dir == CALL_OUT)
+			call_out_abort(c);
+		else
+			call_in_abort(c); /* CALL_LOCAL too */
+		if (c->pc)
+			tpri_call_set_arg(c->pc, NULL);
+		loop_defer_cancel(cc->loop, &c->free_defer);
+		c->cc = NULL;
+		mem_deref(c);
+	}
+	for (unsigned i = 0; i < cc->nspans; i++)
+		mem_deref(cc->spans[i].tp);
+	mem_deref(cc->auth);
+}
+
+int call_ctl_alloc(struct call_ctl **ccp, struct loop *loop, const struct call_ctl_config *cfg)
+{
+	struct call_ctl *cc;
+	int err;
+
+	if (!cfg || !cfg->ua || !cfg->cfg || !cfg->routes)
+		return EINVAL;
+	cc = mem_zalloc(sizeof(*cc), ctl_destroy);
+	if (!cc)
+		return ENOMEM;
+	cc->loop = loop;
+	cc->cfg = *cfg;
+	if (!cc->cfg.realm)
+		cc->cfg.realm = sip_ua_domain(cfg->ua);
+	if (!cc->cfg.retry_after)
+		cc->cfg.retry_after = 300;
+	cc->prefs.codec[0] = SDP_CODEC_PCMA;
+	cc->prefs.codec[1] = SDP_CODEC_PCMU;
+	cc->prefs.codec[2] = SDP_CODEC_TEL_EVENT;
+	cc->prefs.ncodec = 3;
+	cc->prefs.srtp = SDP_SRTP_OFF;
+	cc->prefs.ptime = 20;
+	err = call_auth_alloc(cc);
+	if (err) {
+		mem_deref(cc);
+		return err;
+	}
+	*ccp = cc;
+	return 0;
+}
+
+void call_ctl_free(struct call_ctl *cc)
+{
+	mem_deref(cc);
+}
+
+void call_ctl_set_config(struct call_ctl *cc, const struct tandem_config *cfg,
+                         const struct route_table *routes, const struct cause_map *causes)
+{
+	cc->cfg.cfg = cfg;
+	cc->cfg.routes = routes;
+	cc->cfg.causes = causes;
+}
+
+void call_ctl_stats(const struct call_ctl *cc, struct call_ctl_stats *st)
+{
+	*st = cc->st;
+}

@@ -1,0 +1,80 @@
+/*
+ * call: call control. A call is one SIP leg (struct sip_sess; an inbound call
+ * rings several contacts at once, one fork each, until one answers) plus one
+ * PRI leg (struct tpri_call), joined by the state machine in out.c (SIP ->
+ * PSTN) and in.c (PSTN -> SIP, DID), with numbers from gateway/route and
+ * causes from gateway/cause; local.c joins two SIP legs (user to user).
+ *
+ * struct call_ctl owns its calls and the tpri of every span given to it
+ * (call_ctl_span_add): it is the event handler of those tpris and the
+ * session handler of the UA (call_ctl_invite). It borrows the UA, the
+ * registrar, the configuration (users), the route table and the cause map:
+ * they must outlive it (call_ctl_set_config swaps config and routes).
+ *
+ * Media: the SDP offer/answer is real (media/sdp), the RTP port is a UDP
+ * socket reserved per call, but no audio flows until the media engine is
+ * wired in (each call logs that it has no audio path).
+ *
+ * Runs on the signalling thread's loop; not thread-safe.
+ */
+#ifndef TANDEM_CALL_H
+#define TANDEM_CALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sip/msg/msg.h"
+
+struct loop;
+struct sip_ua;
+struct sip_sess;
+struct reg;
+struct route_table;
+struct cause_map;
+struct span;
+struct tpri;
+struct tpri_conf;
+struct tandem_config;
+struct call_ctl;
+
+struct call_ctl_config {
+	struct sip_ua *ua;                /* required */
+	struct reg *reg;                  /* location service for DID -> user (may be NULL) */
+	const struct tandem_config *cfg;  /* numbering and users (required) */
+	const struct route_table *routes; /* required (cfg_route_table) */
+	const struct cause_map *causes;   /* NULL: the built-in RFC 3398 tables */
+	const char *realm;                /* digest realm [the UA's domain] */
+	uint32_t retry_after;             /* seconds in a 503's Retry-After [300] */
+	unsigned
+	    auth_algs; /* digest algorithms challenged with, SIP_DIGEST_ALG_BIT()s [SHA-256|MD5] */
+};
+
+int call_ctl_alloc(struct call_ctl **ccp, struct loop *loop, const struct call_ctl_config *cfg);
+/* Ends every call (CANCEL/BYE/reject and PRI clearing are sent, not awaited) and
+ * frees the tpris. Free it before the UA and the registrar. */
+void call_ctl_free(struct call_ctl *cc);
+/* Reload: new numbering/users, routes and cause map (NULL: built-in) for what
+ * happens from now on; the old ones may be freed when this returns. */
+void call_ctl_set_config(struct call_ctl *cc, const struct tandem_config *cfg,
+                         const struct route_table *routes, const struct cause_map *causes);
+
+/* Starts PRI on span sp (opened by the caller) as a member of group; the tpri
+ * is the call control's. *tpp (may be NULL) receives it, borrowed. */
+int call_ctl_span_add(struct call_ctl *cc, struct span *sp, const struct tpri_conf *conf,
+                      uint16_t group, struct tpri **tpp);
+unsigned call_ctl_span_count(const struct call_ctl *cc);
+
+/* The UA's new-session handler (sip_ua_set_sess_handler(ua, call_ctl_invite, cc)):
+ * an INVITE from a trunk (trusted by address) or a phone (digest against the
+ * config's users) goes to the PSTN, or to another user when the Request-URI
+ * names one. */
+void call_ctl_invite(struct sip_sess *sess, const struct sip_msg *invite, void *arg);
+
+struct call_ctl_stats {
+	uint64_t out_calls, out_answered, out_failed, in_calls, in_answered, in_failed;
+	uint64_t challenged, auth_failed, no_route, congestion_failover;
+	unsigned active;
+};
+void call_ctl_stats(const struct call_ctl *cc, struct call_ctl_stats *st);
+
+#endif

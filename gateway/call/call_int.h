@@ -1,0 +1,130 @@
+/* Internal to gateway/call: the call control, a call, and the files' entry points. */
+#ifndef TANDEM_CALL_INT_H
+#define TANDEM_CALL_INT_H
+
+#include "call/call.h"
+#include "core/loop.h"
+#include "core/err.h"
+#include "core/sa.h"
+#include "media/sdp/sdp.h"
+#include "route/route.h"
+#include "tdm/pri/pri.h"
+
+#define CALL_MAX_SPANS 64
+#define CALL_MAX_FORKS 8
+#define CALL_SDP_MAX   2048
+
+struct sip_auth_server;
+struct cfg_user;
+
+struct call_span {
+	struct tpri *tp;
+	uint16_t group;
+};
+
+struct call;
+
+struct call_ctl {
+	struct loop *loop;
+	struct call_ctl_config cfg;
+	struct sip_auth_server *auth;
+	struct sdp_prefs prefs;
+	struct call_span spans[CALL_MAX_SPANS];
+	unsigned nspans;
+	struct call *calls; /* doubly linked */
+	unsigned seq;       /* for inbound call names */
+	struct call_ctl_stats st;
+};
+
+enum call_dir {
+	CALL_OUT = 0, /* SIP -> PSTN */
+	CALL_IN,      /* PSTN -> SIP */
+	CALL_LOCAL,   /* SIP -> SIP: one user calls another (SDP passed through) */
+};
+
+/* One INVITE sent for an inbound call (the winner becomes call->sess). */
+struct call_fork {
+	struct call *call;
+	struct sip_sess *sess;
+	uint16_t code; /* final status, when it failed */
+	bool live;
+};
+
+struct call {
+	struct call *prev, *next;
+	struct call_ctl *cc;
+	enum call_dir dir;
+	char ctx[128]; /* "call=CALLID span=N/TS": every log line of the call */
+	char callid[80];
+
+	/* SIP leg */
+	struct sip_sess *sess; /* the session that is (or will be) answered */
+	struct sip_sess *a;    /* CALL_LOCAL: the calling phone's session */
+	struct call_fork forks[CALL_MAX_FORKS];
+	unsigned nforks, nlive;
+	uint16_t best; /* inbound: the final status to report when every fork failed */
+	bool bye_sent;
+
+	/* PRI leg */
+	struct tpri *tp;
+	struct tpri_call *pc;
+	bool pri_cleared; /* we sent DISCONNECT */
+	int cause;
+
+	/* outbound routing */
+	struct route_out_match rm; /* rm.route points at route below */
+	struct route_out route;    /* a copy: a reload may free the table meanwhile */
+	unsigned gidx;
+	struct tpri_number called, calling;
+
+	bool alerted, answered, done;
+	struct loop_defer free_defer;
+
+	/* media */
+	struct sdp_neg neg;
+	int rtp_fd;
+	char sdp[CALL_SDP_MAX]; /* our answer (outbound) or offer (inbound) */
+	size_t sdp_len;
+	bool sdp_is_offer;
+};
+
+/* call.c */
+int call_alloc(struct call **cp, struct call_ctl *cc, enum call_dir dir);
+/* Frees the call (deferred) once neither leg is left. */
+void call_check_done(struct call *c);
+void call_set_ctx(struct call *c);
+int call_reason_hdr(char *buf, size_t size, int cause);
+
+/* auth.c: the user an INVITE authenticated as, or NULL after answering it. */
+int call_auth_alloc(struct call_ctl *cc);
+const struct cfg_user *call_auth_invite(struct call_ctl *cc, struct sip_sess *sess,
+                                        const struct sip_msg *inv, const char *ctx);
+
+/* media.c */
+int call_media_init(struct call *c, const struct sa *local);
+void call_media_local_for(struct call *c, const char *target, struct sa *local);
+/* Our answer to offer into c->sdp: 0, or a SIP status (488...). */
+uint16_t call_media_answer(struct call *c, struct pl offer);
+int call_media_offer(struct call *c);
+int call_media_peer_answer(struct call *c, struct pl answer);
+void call_media_close(struct call *c);
+
+/* out.c / in.c: PRI events of their calls; in.c also new SETUPs. */
+void call_out_pri_event(struct call *c, const struct tpri_event *ev);
+void call_in_pri_event(struct call *c, const struct tpri_event *ev);
+void call_in_ring(struct call_ctl *cc, struct tpri *tp, const struct tpri_event *ev);
+enum tpri_digits call_in_digits(struct tpri *tp, struct tpri_call *pc,
+                                const struct tpri_number *called, bool timeout, void *arg);
+/* in.c for local.c: ring user's contacts for c (from/to: header values); 0 or a cause.
+ * call_in_a_gone: the calling side left: BYE the answered fork, CANCEL the others. */
+int call_in_ring_user(struct call *c, const char *user, const char *from, const char *to);
+void call_in_a_gone(struct call *c);
+/* local.c: an authenticated INVITE for a configured user; false if it is not one. */
+bool call_local_invite(struct call_ctl *cc, struct sip_sess *sess, const struct sip_msg *inv,
+                       const struct cfg_user *caller, const char *ctx);
+
+/* call_ctl_free: end a call now, sending what can be sent. */
+void call_out_abort(struct call *c);
+void call_in_abort(struct call *c);
+
+#endif

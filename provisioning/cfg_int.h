@@ -1,0 +1,29 @@
+/*
+ * Section loaders of config.c, one file per section group. Each reads its
+ * node into cfg and records the first error through ycfg (file:line:column).
+ */
+#ifndef TANDEM_PROVISIONING_CFG_INT_H
+#define TANDEM_PROVISIONING_CFG_INT_H
+
+#include "provisioning/config.h"
+#include "provisioning/ycfg.h"
+
+#include "core/err.h"
+
+/* A string scalar copied (strdup) into *out (any previous value freed). */
+int cfg_str_dup(struct ycfg *y, yaml_node_t *n, char **out);
+
+void cfg_numbering_default(struct route_numplan *np);
+int cfg_load_numbering(struct ycfg *y, yaml_node_t *n, struct route_numplan *np);
+int cfg_load_spans(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg);
+int cfg_load_users(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg);
+void cfg_free_users(struct tandem_config *cfg);
+int cfg_load_trunks(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg);
+void cfg_free_trunks(struct tandem_config *cfg);
+int cfg_load_registrar(struct ycfg *y, yaml_node_t *n, struct cfg_registrar *r);
+/* After users: inbound user targets must name a configured user. */
+int cfg_load_routes(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg);
+void cfg_free_routes(struct tandem_config *cfg);
+int cfg_load_causes(struct ycfg *y, yaml_node_t *n, struct cfg_causes *c);
+
+#endif

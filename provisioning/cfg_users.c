@@ -1,0 +1,230 @@
+/*
+ * users section: the phones that register and call.
+ *
+ * users:
+ *   - name: "1001"            # SIP user (AOR user part and digest username)
+ *     password: demo1001
+ *     number: "+12125551001"  # calling number of its outbound calls [its first DID]
+ *     dids: ["+12125551001"]  # inbound numbers that ring it
+ * trunks:                     # SIP peers trusted by address: no digest asked
+ *   - name: carrier
+ *     address: "udp:192.0.2.10:5060"   # TRANSPORT:ADDRESS[:PORT], as sip.listen
+ * registrar:
+ *   db: /var/lib/tandem/registrations.db   # SQLite file [":memory:": lost on restart]
+ *   md5_only: false                        # offer MD5 challenges only
+ */
+#include "provisioning/cfg_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cfg_str_dup(struct ycfg *y, yaml_node_t *n, char **out)
+{
+	const char *s;
+	char *d;
+
+	if (ycfg_str(y, n, &s))
+		return EINVAL;
+	if (!(d = strdup(s)))
+		return ENOMEM;
+	free(*out);
+	*out = d;
+	return 0;
+}
+
+static bool e164_ok(const char *s)
+{
+	size_t l = strlen(s);
+
+	return l >= 2 && l <= 16 && s[0] == '+' && s[1] != '0' &&
+	       strspn(s + 1, "0123456789") == l - 1;
+}
+
+static int load_dids(struct ycfg *y, yaml_node_t *n, struct cfg_user *u)
+{
+	size_t cnt;
+
+	if (ycfg_seq_len(y, n, &cnt))
+		return EINVAL;
+	if (!(u->dids = calloc(cnt ? cnt : 1, sizeof(*u->dids))))
+		return ENOMEM;
+	for (size_t i = 0; i < cnt; i++) {
+		yaml_node_t *it = ycfg_seq_item(y, n, i);
+
+		if (cfg_str_dup(y, it, &u->dids[i]))
+			return EINVAL;
+		u->ndids++;
+		if (!e164_ok(u->dids[i]))
+			return ycfg_error(y, it, "DID '%s' is not an E.164 number (+ and digits)",
+			                  u->dids[i]);
+	}
+	return 0;
+}
+
+static int load_user(struct ycfg *y, yaml_node_t *n, struct cfg_user *u)
+{
+	static const char *const keys[] = {"name", "password", "number", "dids", NULL};
+	yaml_node_t *v;
+
+	if (ycfg_map_check(y, n, keys))
+		return EINVAL;
+	if (!(v = ycfg_get(y, n, "name")))
+		return ycfg_error(y, n, "a user needs a name");
+	if (cfg_str_dup(y, v, &u->name))
+		return EINVAL;
+	if (!u->name[0] || strpbrk(u->name, " \t@:;<>\"\\"))
+		return ycfg_error(y, v, "user name '%s' is not a plain SIP user part", u->name);
+	if (!(v = ycfg_get(y, n, "password")))
+		return ycfg_error(y, n, "user '%s' needs a password", u->name);
+	if (cfg_str_dup(y, v, &u->password))
+		return EINVAL;
+	if ((v = ycfg_get(y, n, "dids")) && load_dids(y, v, u))
+		return EINVAL;
+	if ((v = ycfg_get(y, n, "number"))) {
+		if (cfg_str_dup(y, v, &u->number))
+			return EINVAL;
+		if (!e164_ok(u->number))
+			return ycfg_error(y, v, "number '%s' is not an E.164 number", u->number);
+	} else if (u->ndids && !(u->number = strdup(u->dids[0]))) {
+		return ENOMEM;
+	}
+	return 0;
+}
+
+int cfg_load_users(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg)
+{
+	size_t cnt;
+
+	if (ycfg_seq_len(y, n, &cnt))
+		return EINVAL;
+	if (cnt > 100000)
+		return ycfg_error(y, n, "too many users");
+	if (!(cfg->users = calloc(cnt ? cnt : 1, sizeof(*cfg->users))))
+		return ENOMEM;
+	for (size_t i = 0; i < cnt; i++) {
+		yaml_node_t *it = ycfg_seq_item(y, n, i);
+
+		cfg->nusers++;
+		if (load_user(y, it, &cfg->users[i]))
+			return EINVAL;
+		if (cfg_user_find(cfg, cfg->users[i].name) != &cfg->users[i])
+			return ycfg_error(y, it, "user '%s' given twice", cfg->users[i].name);
+	}
+	return 0;
+}
+
+static int load_trunk(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg,
+                      struct cfg_trunk *t)
+{
+	static const char *const keys[] = {"name", "address", NULL};
+	struct cfg_listen l;
+	yaml_node_t *v;
+	const char *s;
+
+	if (ycfg_map_check(y, n, keys))
+		return EINVAL;
+	if (!(v = ycfg_get(y, n, "name")))
+		return ycfg_error(y, n, "a trunk needs a name");
+	if (cfg_str_dup(y, v, &t->name))
+		return EINVAL;
+	if (cfg_trunk_find(cfg, t->name) != t)
+		return ycfg_error(y, v, "trunk '%s' given twice", t->name);
+	if (!(v = ycfg_get(y, n, "address")))
+		return ycfg_error(y, n, "trunk '%s' needs an address", t->name);
+	if (ycfg_str(y, v, &s))
+		return EINVAL;
+	if (cfg_parse_listen(s, &l) || sa_is_any(&l.addr))
+		return ycfg_error(y, v, "trunk address '%s' is not TRANSPORT:IP[:PORT]", s);
+	t->tp = l.tp;
+	t->addr = l.addr;
+	snprintf(t->text, sizeof(t->text), "%s", l.text);
+	return 0;
+}
+
+int cfg_load_trunks(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg)
+{
+	size_t cnt;
+
+	if (ycfg_seq_len(y, n, &cnt))
+		return EINVAL;
+	if (cnt > 1000)
+		return ycfg_error(y, n, "too many trunks");
+	if (!(cfg->trunks = calloc(cnt ? cnt : 1, sizeof(*cfg->trunks))))
+		return ENOMEM;
+	for (size_t i = 0; i < cnt; i++) {
+		cfg->ntrunks++;
+		if (load_trunk(y, ycfg_seq_item(y, n, i), cfg, &cfg->trunks[i]))
+			return EINVAL;
+	}
+	return 0;
+}
+
+const struct cfg_trunk *cfg_trunk_find(const struct tandem_config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->ntrunks; i++)
+		if (cfg->trunks[i].name && !strcmp(cfg->trunks[i].name, name))
+			return &cfg->trunks[i];
+	return NULL;
+}
+
+const struct cfg_trunk *cfg_trunk_by_addr(const struct tandem_config *cfg, enum sip_transport tp,
+                                          const struct sa *src)
+{
+	for (unsigned i = 0; i < cfg->ntrunks; i++) {
+		const struct cfg_trunk *t = &cfg->trunks[i];
+
+		if (t->tp == tp &&
+		    (tp == SIP_TP_UDP ? sa_eq(&t->addr, src) : sa_eq_addr(&t->addr, src)))
+			return t;
+	}
+	return NULL;
+}
+
+void cfg_free_trunks(struct tandem_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->ntrunks; i++)
+		free(cfg->trunks[i].name);
+	free(cfg->trunks);
+	cfg->trunks = NULL;
+	cfg->ntrunks = 0;
+}
+
+int cfg_load_registrar(struct ycfg *y, yaml_node_t *n, struct cfg_registrar *r)
+{
+	static const char *const keys[] = {"db", "md5_only", NULL};
+	yaml_node_t *v;
+
+	if (ycfg_map_check(y, n, keys))
+		return EINVAL;
+	if ((v = ycfg_get(y, n, "db")) && cfg_str_dup(y, v, &r->db))
+		return EINVAL;
+	if ((v = ycfg_get(y, n, "md5_only")) && ycfg_bool(y, v, &r->md5_only))
+		return EINVAL;
+	return 0;
+}
+
+const struct cfg_user *cfg_user_find(const struct tandem_config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->nusers; i++)
+		if (cfg->users[i].name && !strcmp(cfg->users[i].name, name))
+			return &cfg->users[i];
+	return NULL;
+}
+
+void cfg_free_users(struct tandem_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nusers; i++) {
+		struct cfg_user *u = &cfg->users[i];
+
+		free(u->name);
+		free(u->password);
+		free(u->number);
+		for (unsigned j = 0; j < u->ndids; j++)
+			free(u->dids[j]);
+		free(u->dids);
+	}
+	free(cfg->users);
+	cfg->users = NULL;
+	cfg->nusers = 0;
+}
