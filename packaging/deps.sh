@@ -10,7 +10,8 @@ libyaml-dev libssl-dev libc-ares-dev libsqlite3-dev libcmocka-dev
 libpri-dev dahdi-source libspandsp-dev libsrtp2-dev libspeexdsp-dev
 libosip2-dev libsofia-sip-ua-dev
 python3 python3-pytest
-sip-tester sipsak dnsmasq-base tshark openssl iproute2
+sip-tester sipsak sipvicious dnsmasq-base tshark openssl iproute2
+baresip baresip-core sox
 "
 
 missing=""
