@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the end-to-end tests (pytest from Debian) against the binaries in build/.
-# Extra pytest arguments: E2E_ARGS="-k sipp -x"
+# A test that fails is run once more (pytest-rerunfailures) and reported as
+# "rerun" in the summary: these tests drive real processes with real timers on a
+# shared 2-core machine. Extra pytest arguments: E2E_ARGS="-k sipp -x"
 cd "$(dirname "$0")/.." || exit 1
-set -- tests/e2e
 # shellcheck disable=SC2086
-/usr/bin/python3 -m pytest -q -p no:cacheprovider ${E2E_ARGS:-} "$@"
+exec /usr/bin/python3 -m pytest -q -p no:cacheprovider --reruns 1 -rR ${E2E_ARGS:-} tests/e2e
