@@ -210,7 +210,7 @@ static int load_span(struct ycfg *y, yaml_node_t *n, struct cfg_span *sp)
 {
 	static const char *const keys[] = {"number", "backend", "address", "listen",       "type",
 	                                   "side",   "switch",  "group",   "clock_master", "bchan",
-	                                   "dchan",  "law",     NULL};
+	                                   "dchan",  "law",     "restart", "service", NULL};
 	static const char *const backends[] = {"virtual", "dahdi", NULL};
 	static const char *const types[] = {"e1", "t1", NULL};
 	static const char *const sides[] = {"net", "cpe", NULL};
@@ -250,6 +250,13 @@ static int load_span(struct ycfg *y, yaml_node_t *n, struct cfg_span *sp)
 			                  "ni1, ni2, dms100, 4ess, 5ess, qsig)",
 			                  s);
 	}
+	/* RESTART idle channels when the link first comes up (Q.931 5.5); all
+	 * switch types here use it. SERVICE messages only where asked for. */
+	sp->pri.restart_on_up = true;
+	if ((v = ycfg_get(y, n, "restart")) && ycfg_bool(y, v, &sp->pri.restart_on_up))
+		return EINVAL;
+	if ((v = ycfg_get(y, n, "service")) && ycfg_bool(y, v, &sp->pri.service))
+		return EINVAL;
 	sp->group = 1;
 	if ((v = ycfg_get(y, n, "group"))) {
 		if (ycfg_u32(y, v, 0, 65535, &u))
