@@ -131,6 +131,9 @@ check: deps
 bench: deps
 	@$(MAKE) --no-print-directory $(BINS) $(BENCHES)
 	@sh tests/bench/run.sh $(BENCHES)
+	@echo "== pritest: 1,000 calls over a virtual E1, then a T1 (audio and DTMF checked on each)"
+	@build/pritest --calls 1000 --timeout 240
+	@build/pritest --t1 --calls 1000 --timeout 240
 
 run: deps
 	@$(MAKE) --no-print-directory all
