@@ -302,6 +302,41 @@ static void test_udp_rport(void **state)
 	close(fd);
 }
 
+/* A burst of requests that arrives while the loop is busy elsewhere is not lost
+ * in the kernel: the receive buffer holds far more than the default ~100 datagrams. */
+static void test_udp_burst(void **state)
+{
+	struct sa s = addr("127.0.0.1", 0);
+	char buf[1024];
+	unsigned sent = 0;
+	size_t n;
+	int fd;
+	(void)state;
+
+	FILE *f = fopen("/proc/sys/net/core/rmem_max", "r");
+	long rmem_max = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld", &rmem_max) != 1)
+			rmem_max = 0;
+		fclose(f);
+	}
+	if (geteuid() != 0 && rmem_max < (2l << 20))
+		skip(); /* neither SO_RCVBUFFORCE nor a large rmem_max: nothing to test */
+	assert_int_equal(side_open(&E->srv), 0);
+	assert_int_equal(sip_tp_listen(E->srv.tp, SIP_TP_UDP, &s), 0);
+	fd = raw_socket(SOCK_DGRAM, &s);
+	for (int i = 0; i < 600; i++) {
+		n = mkreq(buf, sizeof(buf), "UDP", "127.0.0.1:9", false, i + 1, NULL);
+		if (sendto(fd, buf, n, 0, &s.u.sa, s.len) == (ssize_t)n)
+			sent++;
+	}
+	assert_int_equal(sent, 600);
+	assert_true(pump_until(&E->srv.nrx, 600, 3000));
+	assert_int_equal(E->srv.nrx, 600);
+	close(fd);
+}
+
 static void test_udp_limits(void **state)
 {
 	struct sa s = addr("127.0.0.1", 0), dst;
@@ -638,6 +673,40 @@ static void test_tcp_idle_timeout(void **state)
 	close(fd);
 }
 
+/* Slowloris: a header dripped a byte at a time keeps the connection active, but
+ * the message must be complete msg_timeout_ms after its first byte. */
+static void test_tcp_slow_message(void **state)
+{
+	static const char req[] = "OPTIONS sip:gw@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP h;bra";
+	struct sa s = addr("127.0.0.1", 0);
+	char buf[16];
+	ssize_t n = -1;
+	uint64_t t0;
+	int fd;
+	(void)state;
+
+	E->srv.cfg.idle_timeout_ms = 400;
+	E->srv.cfg.msg_timeout_ms = 300;
+	assert_int_equal(side_open(&E->srv), 0);
+	assert_int_equal(sip_tp_listen(E->srv.tp, SIP_TP_TCP, &s), 0);
+	fd = raw_socket(SOCK_STREAM, &s);
+	t0 = loop_clock_ms();
+	for (size_t i = 0; i < sizeof(req) - 1 && n < 0; i++) {
+		if (send(fd, req + i, 1, MSG_NOSIGNAL) != 1)
+			break; /* closed on us */
+		n = raw_read(fd, buf, sizeof(buf), 40);
+	}
+	if (n < 0)
+		n = raw_read(fd, buf, sizeof(buf), 500);
+	assert_int_equal(n, 0);
+	assert_true(loop_clock_ms() - t0 >= 300);
+	assert_true(loop_clock_ms() - t0 < 1500);
+	assert_int_equal(stats(&E->srv).rx_bad, 1);
+	assert_int_equal(stats(&E->srv).conns, 0);
+	assert_int_equal(E->srv.nrx, 0);
+	close(fd);
+}
+
 static void test_tcp_max_conns(void **state)
 {
 	struct sa s = addr("127.0.0.1", 0);
@@ -906,6 +975,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_udp_wildcard_dst, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_udp_rport, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_udp_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_udp_burst, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_v6, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_backpressure, setup, teardown),
@@ -917,6 +987,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tcp_garbage, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_bad_request_400, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_idle_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_slow_message, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_max_conns, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tls_round_trip, setup, teardown),

@@ -401,11 +401,28 @@ out:
 	mem_deref(c);
 }
 
+void tp_conn_msg_pending(struct tp_conn *c)
+{
+	struct sip_tp *tp = c->tp;
+	uint64_t now = loop_now(tp->loop), due;
+
+	if (!c->msg_start) {
+		c->msg_start = now ? now : 1;
+		due = tp->cfg.msg_timeout_ms;
+		if (c->connecting || c->handshaking || !tmr_running(&c->tmr) ||
+		    tmr_left(&c->tmr) <= due)
+			return;
+		if (tmr_start(tp->loop, &c->tmr, due, conn_tmr_h, c))
+			tp_conn_close(c, 0);
+	}
+}
+
 static void conn_tmr_h(void *arg)
 {
 	struct tp_conn *c = arg;
 	struct sip_tp *tp = c->tp;
-	uint64_t now = loop_now(tp->loop), idle = now - c->last_active;
+	uint64_t now = loop_now(tp->loop), idle = now - c->last_active, next;
+	char a[SA_STRLEN];
 
 	if (c->connecting || c->handshaking) {
 		if (c->handshaking && !c->connecting)
@@ -417,6 +434,22 @@ static void conn_tmr_h(void *arg)
 		tp_conn_close(c, c->olen ? ETIMEDOUT : 0);
 		return;
 	}
-	if (tmr_start(tp->loop, &c->tmr, tp->cfg.idle_timeout_ms - idle, conn_tmr_h, c))
+	next = tp->cfg.idle_timeout_ms - idle;
+	/* Activity does not excuse a message that never completes (slowloris). */
+	if (c->msg_start && c->ilen) {
+		uint64_t age = now - c->msg_start;
+
+		if (age >= tp->cfg.msg_timeout_ms) {
+			tp->st.rx_bad++;
+			LOGN(TP_CTX, "%s from %s: message not complete after %llu ms, closing",
+			     sip_tp_name(c->t), sa_str(&c->peer, a, sizeof(a)),
+			     (unsigned long long)age);
+			tp_conn_close(c, c->olen ? ETIMEDOUT : 0);
+			return;
+		}
+		if (tp->cfg.msg_timeout_ms - age < next)
+			next = tp->cfg.msg_timeout_ms - age;
+	}
+	if (tmr_start(tp->loop, &c->tmr, next, conn_tmr_h, c))
 		tp_conn_close(c, 0);
 }

@@ -176,6 +176,7 @@ static void conn_process(struct tp_conn *c)
 	if (off) {
 		memmove(c->ibuf, c->ibuf + off, c->ilen - off);
 		c->ilen -= off;
+		c->msg_start = 0; /* progress: what is left is a new message */
 	}
 	if (!c->ilen && c->icap > IBUF_MIN) {
 		free(c->ibuf);
@@ -232,5 +233,7 @@ void tp_conn_read(struct tp_conn *c)
 		c->ilen += got;
 		c->last_active = loop_now(tp->loop);
 		conn_process(c);
+		if (!c->closed && c->ilen)
+			tp_conn_msg_pending(c);
 	}
 }

@@ -66,6 +66,8 @@ static void config_defaults(struct sip_tp_config *c)
 		c->limits.max_body = 32768;
 	if (!c->idle_timeout_ms)
 		c->idle_timeout_ms = 300000;
+	if (!c->msg_timeout_ms)
+		c->msg_timeout_ms = c->idle_timeout_ms < 20000 ? c->idle_timeout_ms : 20000;
 	if (!c->connect_timeout_ms)
 		c->connect_timeout_ms = 10000;
 	if (!c->max_conns)

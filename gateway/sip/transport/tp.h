@@ -9,10 +9,11 @@
  * a connection object outlives its socket, so a kept message never dangles.
  * Streams: framed by Content-Length (sip_msg_frame), CRLF keep-alives answered
  * (RFC 5626 §3.5.1), connections reused in both directions (RFC 5923-style
- * lookup by remote address and transport), idle ones closed, limits on
+ * lookup by remote address and transport), idle ones and ones whose message
+ * does not complete in time (slowloris) closed, limits on
  * message size, buffered bytes per connection and number of connections.
  * A stream peer that sends what cannot be framed is disconnected.
- * Malformed requests get a 400 from this layer when they can be answered (enough
+ * Malformed requests get a 400 (513 over a size limit) when they can be answered (enough
  * headers to build a response), else are dropped; malformed responses are dropped.
  * Everything counted in rx_bad.
  * Received requests: the layer does not touch Via; the response builder adds
@@ -38,6 +39,9 @@ struct sip_tp;
 struct sip_tp_config {
 	struct sip_limits limits;    /* message limits; zero fields mean defaults */
 	uint32_t idle_timeout_ms;    /* close idle stream connections [300000] */
+	uint32_t msg_timeout_ms;     /* a stream message must be complete this long after its
+	                              * first byte, or the connection is closed (slow senders
+	                              * holding connections) [min(20000, idle_timeout_ms)] */
 	uint32_t connect_timeout_ms; /* TCP connect + TLS handshake [10000] */
 	unsigned max_conns;          /* stream connections in all [1024] */
 	size_t max_conn_buffer;      /* queued output per connection [262144] */

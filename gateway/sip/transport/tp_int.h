@@ -47,6 +47,7 @@ struct tp_conn {
 	size_t hscan; /* bytes of the pending message searched for the header end */
 	size_t need;  /* its full length once known (0: not yet) */
 	bool line1;   /* its start line was checked */
+	uint64_t msg_start; /* when the pending partial message began (0: none) */
 	/* output: bytes obuf[ohead .. ohead + olen) wait for the socket */
 	char *obuf;
 	size_t ohead, olen, ocap;
@@ -96,6 +97,8 @@ int tp_conn_write(struct tp_conn *c, const char *buf, size_t len);
 int tp_conn_recv(struct tp_conn *c, char *buf, size_t n, size_t *got);
 bool tp_conn_usable(struct sip_tp *tp, const struct tp_conn *c, enum sip_transport t);
 void tp_conn_close(struct tp_conn *c, int err);
+/* Input is pending: makes sure the timer fires by the message deadline. */
+void tp_conn_msg_pending(struct tp_conn *c);
 void tp_streams_close_all(struct sip_tp *tp);
 
 /* input.c: reads and delivers what the socket has. */

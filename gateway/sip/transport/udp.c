@@ -137,12 +137,30 @@ static int udp_bufs(struct sip_tp *tp)
 	return 0;
 }
 
+/*
+ * The default receive buffer (rmem_default, ~208 KiB) holds only ~100 small
+ * datagrams once the kernel's per-packet overhead is counted: a burst of
+ * requests (a proxy failing over to us, a registration storm) would lose most
+ * of them before the loop runs. Ask for more; the kernel caps it at rmem_max,
+ * and SO_RCVBUFFORCE (CAP_NET_ADMIN) goes past that when we may.
+ */
+#define UDP_RCVBUF (4u << 20)
+
+static void udp_rcvbuf(int fd)
+{
+	int want = (int)UDP_RCVBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+}
+
 static int udp_sockopts(struct sip_tp *tp, int fd, int af, bool wildcard)
 {
 	int on = 1;
 
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
 		return errno;
+	udp_rcvbuf(fd);
 	if (af == AF_INET6) {
 		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0)
 			return errno;
