@@ -834,6 +834,21 @@ static void test_uas_422_and_420(void **state)
 	assert_true(sip_msg_has_token(m, SIP_HDR_UNSUPPORTED, "foo"));
 	assert_false(sip_msg_has_token(m, SIP_HDR_UNSUPPORTED, "100rel"));
 	mem_deref(m);
+
+	/* An INVITE without Contact (RFC 4475 inv2543) is a 400, not a 500 (§8.1.1.8). */
+	peer_send(&e, "INVITE sip:ua@127.0.0.1:%U SIP/2.0\n"
+	              "Via: SIP/2.0/UDP 127.0.0.1:%P;branch=z9hG4bKnc1;rport\n"
+	              "Max-Forwards: 70\nTo: <sip:ua@127.0.0.1>\nFrom: <sip:t@127.0.0.1>;tag=s3\n"
+	              "Call-ID: nc1@test\nCSeq: 1 INVITE\nContent-Length: 0\n\n");
+	m = peer_recv(&e, 2000);
+	while (m && m->scode == 100) {
+		mem_deref(m);
+		m = peer_recv(&e, 2000);
+	}
+	assert_non_null(m);
+	assert_int_equal(m->scode, 400);
+	assert_int_equal(e.news, 0);
+	mem_deref(m);
 	env_down(&e);
 }
 
