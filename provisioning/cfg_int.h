@@ -25,5 +25,10 @@ int cfg_load_registrar(struct ycfg *y, yaml_node_t *n, struct cfg_registrar *r);
 int cfg_load_routes(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg);
 void cfg_free_routes(struct tandem_config *cfg);
 int cfg_load_causes(struct ycfg *y, yaml_node_t *n, struct cfg_causes *c);
+/* cfg_ops.c: ctl, metrics, cdr. */
+int cfg_load_ctl(struct ycfg *y, yaml_node_t *n, struct cfg_ctl *ctl);
+int cfg_load_metrics(struct ycfg *y, yaml_node_t *n, struct cfg_metrics *m);
+int cfg_load_cdr(struct ycfg *y, yaml_node_t *n, struct cfg_cdr *cdr);
+void cfg_free_ops(struct tandem_config *cfg);
 
 #endif

@@ -217,7 +217,7 @@ static int load_doc(struct ycfg *y, struct tandem_config *cfg)
 	/* media: owned by the media work (codecs, jitter buffer, DTMF, SRTP); not read yet. */
 	static const char *const keys[] = { "log", "sip", "numbering", "spans", "users",
 					    "trunks", "registrar", "routes", "causes",
-					    NULL };
+					    "ctl", "metrics", "cdr", NULL };
 	yaml_node_t *root = ycfg_root(y), *v;
 	struct cfg_listen *l;
 
@@ -243,6 +243,12 @@ static int load_doc(struct ycfg *y, struct tandem_config *cfg)
 	if ((v = ycfg_get(y, root, "routes")) && cfg_load_routes(y, v, cfg))
 		return EINVAL;
 	if ((v = ycfg_get(y, root, "causes")) && cfg_load_causes(y, v, &cfg->causes))
+		return EINVAL;
+	if ((v = ycfg_get(y, root, "ctl")) && cfg_load_ctl(y, v, &cfg->ctl))
+		return EINVAL;
+	if ((v = ycfg_get(y, root, "metrics")) && cfg_load_metrics(y, v, &cfg->metrics))
+		return EINVAL;
+	if ((v = ycfg_get(y, root, "cdr")) && cfg_load_cdr(y, v, &cfg->cdr))
 		return EINVAL;
 	if (!cfg->registrar.db && !(cfg->registrar.db = strdup(":memory:")))
 		return ENOMEM;
@@ -315,5 +321,6 @@ void cfg_free(struct tandem_config *cfg)
 	cfg_free_trunks(cfg);
 	free(cfg->registrar.db);
 	cfg_free_routes(cfg);
+	cfg_free_ops(cfg);
 	free(cfg);
 }

@@ -6,8 +6,8 @@
  * reported once as "FILE:LINE:COLUMN: message" in errbuf, and nothing is
  * half-applied: the caller keeps its old config on failure (that is what a
  * reload relies on). Sections: log, sip (config.c), numbering and spans
- * (cfg_spans.c), users, trunks and registrar (cfg_users.c), routes and causes (cfg_routes.c). media and
- * security are still to come.
+ * (cfg_spans.c), users, trunks and registrar (cfg_users.c), routes and causes (cfg_routes.c),
+ * ctl, metrics and cdr (cfg_ops.c). media and security are still to come.
  * Not thread-safe; the signalling thread owns the config.
  */
 #ifndef TANDEM_PROVISIONING_CONFIG_H
@@ -116,8 +116,28 @@ struct cfg_causes {
 	unsigned novr;
 };
 
+/* Control socket (tandemctl). socket NULL: none. */
+struct cfg_ctl {
+	char *socket;
+};
+
+/* Prometheus endpoint. enabled false: none. */
+struct cfg_metrics {
+	bool enabled;
+	struct sa listen;
+};
+
+/* Call detail records. path NULL: none. */
+struct cfg_cdr {
+	char *path;
+	bool sync_full; /* cdr.sync: full (fsync each record) or normal (default) */
+};
+
 struct tandem_config {
 	char *path;
+	struct cfg_ctl ctl;
+	struct cfg_metrics metrics;
+	struct cfg_cdr cdr;
 	struct cfg_causes causes;
 	struct cfg_registrar registrar;
 	struct cfg_log log;

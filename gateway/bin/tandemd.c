@@ -12,6 +12,12 @@
  * Signals: SIGTERM/SIGINT stop; SIGHUP re-reads the file and applies the log
  * level, users, trunks, numbering, routes and causes to new calls (spans and
  * SIP listeners need a restart, and it says so).
+ *
+ * Operations, each when its section is configured: the CDR store (every call
+ * is written when it ends; a database that cannot be opened stops the start),
+ * the control socket (status, reload = the SIGHUP path, calls, hangup, spans,
+ * registrations, cdr) and the Prometheus endpoint; these two only log an error
+ * and stay off when they cannot bind, since calls do not need them.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -20,9 +26,13 @@
 #include <string.h>
 
 #include "call/call.h"
+#include "cdr/cdr.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/loop.h"
+#include "ctl/ctl.h"
+#include "metrics/metrics.h"
 #include "provisioning/config.h"
 #include "registrar/registrar.h"
 #include "route/route.h"
@@ -47,6 +57,11 @@ struct tandemd {
 	struct call_ctl *cc;
 	struct span *spans[CFG_MAX_SPANS];
 	unsigned nspans;
+	struct ctl *ctl;
+	struct metrics *metrics;
+	struct metrics_calls *mcalls;
+	struct metrics_http *metrics_http;
+	struct cdr *cdr;
 };
 
 static void usage(FILE *f)
@@ -77,29 +92,30 @@ static void on_stop(int signo, void *arg)
 	loop_stop(d->loop);
 }
 
-static void on_hup(int signo, void *arg)
+/* SIGHUP and "tandemctl reload": on any error the running configuration stays
+ * and err (size n) says why. */
+static int reload(struct tandemd *d, char *err, size_t n)
 {
-	struct tandemd *d = arg;
 	struct tandem_config *cfg;
 	struct route_table *routes;
 	struct cause_map *causes;
-	char err[512];
-	(void)signo;
 
-	if (cfg_load(&cfg, d->cfg_path, err, sizeof(err))) {
+	if (cfg_load(&cfg, d->cfg_path, err, n)) {
 		LOGE(NULL, "reload refused, keeping the running configuration: %s", err);
-		return;
+		return EINVAL;
 	}
 	if (cfg_route_table(cfg, &routes)) {
-		LOGE(NULL, "reload refused: the routes do not build a route table");
+		snprintf(err, n, "the routes do not build a route table");
+		LOGE(NULL, "reload refused: %s", err);
 		cfg_free(cfg);
-		return;
+		return EINVAL;
 	}
 	if (cfg_cause_map(cfg, &causes)) {
-		LOGE(NULL, "reload refused: the causes do not build a cause map");
+		snprintf(err, n, "the causes do not build a cause map");
+		LOGE(NULL, "reload refused: %s", err);
 		mem_deref(routes);
 		cfg_free(cfg);
-		return;
+		return EINVAL;
 	}
 	log_set_level((enum log_level)cfg->log.level);
 	for (unsigned i = 0; i < cfg->nusers; i++)
@@ -109,8 +125,8 @@ static void on_hup(int signo, void *arg)
 			reg_user_set(d->reg, d->cfg->users[i].name, NULL);
 	if (d->cc)
 		call_ctl_set_config(d->cc, cfg, routes, causes);
-	LOGN(NULL, "reload: %s applied (log level, users, numbering, routes, causes); spans and SIP "
-		   "listeners need a restart",
+	LOGN(NULL, "reload: %s applied (log level, users, numbering, routes, causes); spans, SIP "
+		   "listeners, ctl, metrics and cdr need a restart",
 	     d->cfg_path);
 	mem_deref(d->routes);
 	d->routes = routes;
@@ -118,6 +134,150 @@ static void on_hup(int signo, void *arg)
 	d->causes = causes;
 	cfg_free(d->cfg);
 	d->cfg = cfg;
+	return 0;
+}
+
+static void on_hup(int signo, void *arg)
+{
+	char err[512];
+	(void)signo;
+
+	reload(arg, err, sizeof(err));
+}
+
+/* ---- operations: CDR store, metrics, control socket ---- */
+
+static int cmd_reload(struct ctl_req *req, struct json_w *w, void *arg)
+{
+	struct tandemd *d = arg;
+	char err[512];
+
+	if (reload(d, err, sizeof(err))) {
+		ctl_req_fail(req, "%s", err);
+		return EINVAL;
+	}
+	json_str(w, "config", d->cfg_path);
+	return 0;
+}
+
+static void put_binding(const struct reg_contact *rc, void *arg)
+{
+	struct json_w *w = arg;
+	char a[SA_STRLEN];
+
+	json_obj_begin(w, NULL);
+	json_str(w, "aor", rc->aor);
+	json_str(w, "contact", rc->uri);
+	json_double(w, "q", rc->q / 1000.0);
+	if (rc->expires_in < 0) {
+		json_str(w, "expires", "static");
+		json_str(w, "via", "-");
+	} else {
+		json_int(w, "expires", rc->expires_in);
+		snprintf(a, sizeof(a), "%s:", sip_tp_name(rc->tp));
+		sa_str(&rc->source, a + strlen(a), sizeof(a) - strlen(a));
+		json_str(w, "via", a);
+	}
+	json_obj_end(w);
+}
+
+static int cmd_registrations(struct ctl_req *req, struct json_w *w, void *arg)
+{
+	struct tandemd *d = arg;
+	unsigned n = 0;
+	int err;
+
+	(void)req;
+	json_arr_begin(w, "registrations");
+	err = reg_foreach(d->reg, put_binding, w, &n);
+	json_arr_end(w);
+	json_uint(w, "count", n);
+	return err;
+}
+
+static void status_config(struct json_w *w, void *arg)
+{
+	static const char *const levels[] = {"debug", "info", "notice", "warning", "error"};
+	struct tandemd *d = arg;
+	unsigned lvl = (unsigned)log_get_level();
+
+	json_str(w, "path", d->cfg_path);
+	json_str(w, "log_level", lvl < ARRAY_SIZE(levels) ? levels[lvl] : "?");
+	json_str(w, "domain", d->cfg->sip.domain);
+	json_uint(w, "users", d->cfg->nusers);
+	json_bool(w, "cdr", d->cdr != NULL);
+	json_bool(w, "metrics", d->metrics_http != NULL);
+}
+
+/* Before call control, which writes to both. */
+static int start_records(struct tandemd *d)
+{
+	const struct cfg_cdr *c = &d->cfg->cdr;
+	int err = metrics_alloc(&d->metrics);
+
+	if (!err)
+		err = metrics_calls_alloc(&d->mcalls, d->metrics);
+	if (err) {
+		LOGE(NULL, "metrics registry: %s", strerror(err));
+		return err;
+	}
+	if (c->path) {
+		struct cdr_config cc = {.sync = c->sync_full ? CDR_SYNC_FULL : CDR_SYNC_NORMAL};
+
+		err = cdr_open(&d->cdr, c->path, &cc);
+		if (err) {
+			LOGE(NULL, "CDR database %s: %s", c->path, strerror(err));
+			return err;
+		}
+		LOGN(NULL, "CDRs to %s (sync %s)", c->path, c->sync_full ? "full" : "normal");
+	}
+	return 0;
+}
+
+static int ctl_commands(struct tandemd *d)
+{
+	int err = ctl_register(d->ctl, "reload", cmd_reload, d,
+	                       "re-read the configuration file (as SIGHUP)");
+
+	if (!err)
+		err = ctl_register(d->ctl, "registrations", cmd_registrations, d,
+		                   "registered and static contacts");
+	if (!err)
+		err = ctl_status_register(d->ctl, "config", status_config, d);
+	if (!err && d->cdr)
+		err = cdr_ctl_register(d->cdr, d->ctl);
+	if (!err)
+		err = call_ctl_ops_register(d->cc, d->ctl);
+	return err;
+}
+
+/* After call control: the control socket and the endpoint (each off when it cannot bind). */
+static int start_ops(struct tandemd *d)
+{
+	const struct tandem_config *c = d->cfg;
+	char a[SA_STRLEN];
+	int err = call_ctl_metrics_register(d->cc, d->metrics);
+
+	if (err)
+		return err;
+	if (c->ctl.socket) {
+		struct ctl_config cc = {.path = c->ctl.socket};
+
+		err = ctl_alloc(&d->ctl, d->loop, &cc);
+		if (err)
+			LOGE(NULL, "control socket %s: %s: tandemctl is off", c->ctl.socket,
+			     strerror(err));
+		else if ((err = ctl_commands(d)))
+			return err;
+	}
+	if (c->metrics.enabled) {
+		sa_str(&c->metrics.listen, a, sizeof(a));
+		err = metrics_http_alloc(&d->metrics_http, d->loop, d->metrics, &c->metrics.listen,
+		                         NULL);
+		if (err)
+			LOGE(NULL, "metrics on %s: %s: the endpoint is off", a, strerror(err));
+	}
+	return 0;
 }
 
 static int start_ua(struct tandemd *d)
@@ -231,6 +391,8 @@ static int start_gateway(struct tandemd *d)
 	cc.cfg = d->cfg;
 	cc.routes = d->routes;
 	cc.causes = d->causes;
+	cc.cdr = d->cdr;
+	cc.mcalls = d->mcalls;
 	if (d->cfg->registrar.md5_only) /* phones that read only the first challenge */
 		cc.auth_algs = SIP_DIGEST_ALG_BIT(SIP_DIGEST_MD5);
 	err = call_ctl_alloc(&d->cc, d->loop, &cc);
@@ -317,16 +479,27 @@ int main(int argc, char **argv)
 	if (!err)
 		err = loop_signal(d.loop, SIGHUP, on_hup, &d);
 	if (!err)
+		err = start_records(&d);
+	if (!err)
 		err = start_ua(&d);
 	if (!err)
 		err = start_gateway(&d);
+	if (!err)
+		err = start_ops(&d);
 	if (!err) {
 		LOGN(NULL, "tandemd ready");
 		err = loop_run(d.loop);
 	}
 	if (err)
 		LOGE(NULL, "cannot run: %s", strerror(err));
+	/* No command or scrape may reach call control once it is gone; call control
+	 * writes the CDRs of the calls it ends, so the store goes after it. */
+	metrics_http_free(d.metrics_http);
+	ctl_free(d.ctl);
 	stop_gateway(&d);
+	cdr_close(d.cdr);
+	metrics_calls_free(d.mcalls);
+	metrics_free(d.metrics);
 	mem_deref(d.dns);
 	loop_free(d.loop);
 	cfg_free(d.cfg);

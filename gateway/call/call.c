@@ -7,15 +7,84 @@
 #include "call/call_int.h"
 
 #include "cause/cause.h"
+#include "cdr/cdr.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "metrics/metrics.h"
 #include "sip/ua/ua.h"
 #include "tdm/span/span.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+/* call_dir and cdr_dir name the same directions in the same order. */
+_Static_assert((int)CALL_OUT == (int)CDR_DIR_OUT && (int)CALL_IN == (int)CDR_DIR_IN &&
+                   (int)CALL_LOCAL == (int)CDR_DIR_LOCAL,
+               "call_dir and cdr_dir differ");
+
+int64_t call_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void call_ended_by(struct call *c, int who)
+{
+	if (c->ended_by == CDR_END_UNKNOWN)
+		c->ended_by = who;
+}
+
+/* Moves the call in the active-calls gauge to span (0: no PRI leg; -1: out of it). */
+static void call_gauge(struct call *c, int span)
+{
+	struct metrics_calls *mc = c->cc ? c->cc->cfg.mcalls : NULL;
+
+	if (c->m_span == span)
+		return;
+	if (c->m_span >= 0)
+		metrics_calls_active(mc, (int)c->dir, c->m_span, -1);
+	if (span >= 0)
+		metrics_calls_active(mc, (int)c->dir, span, +1);
+	c->m_span = span;
+}
+
+/* The CDR and the call metrics, once, from the same record. */
+static void call_record(struct call *c)
+{
+	struct call_ctl *cc = c->cc;
+	struct cdr_rec r = {
+	    .call_id = c->callid[0] ? c->callid : NULL,
+	    .dir = (enum cdr_dir)c->dir,
+	    .calling = c->calling.digits[0] ? c->calling.digits : NULL,
+	    .called = c->called.digits[0] ? c->called.digits : NULL,
+	    .start_ms = c->start_ms,
+	    .answer_ms = c->answered ? c->answer_ms : 0,
+	    .end_ms = call_wall_ms(),
+	    .sip_status = c->answered ? 200 : c->sip_status ? c->sip_status : c->best,
+	    .cause_sip = c->cause_sip,
+	    .cause_pstn = c->cause_pstn,
+	    .ended_by = c->ended_by ? (enum cdr_end)c->ended_by : CDR_END_GATEWAY,
+	    .span = c->span,
+	    .channel = c->chan,
+	    /* no RTP counters yet: the media engine is not wired to call control */
+	};
+	int err;
+
+	if (c->recorded || !cc)
+		return;
+	c->recorded = true;
+	if (r.end_ms < r.start_ms) /* the wall clock stepped back */
+		r.end_ms = r.start_ms;
+	call_gauge(c, -1);
+	metrics_calls_end(cc->cfg.mcalls, &r);
+	if (cc->cfg.cdr && (err = cdr_write(cc->cfg.cdr, &r)))
+		LOGE(c->ctx, "CDR not written: %s", strerror(err));
+}
 
 static void call_unlink(struct call *c)
 {
@@ -52,11 +121,16 @@ int call_alloc(struct call **cp, struct call_ctl *cc, enum call_dir dir)
 	c->cc = cc;
 	c->dir = dir;
 	c->rtp_fd = -1;
+	c->start_ms = call_wall_ms();
+	c->start_mono = loop_clock_ms();
+	c->m_span = -1;
 	c->next = cc->calls;
 	if (cc->calls)
 		cc->calls->prev = c;
 	cc->calls = c;
 	cc->st.active++;
+	if (dir == CALL_LOCAL)
+		call_gauge(c, 0);
 	*cp = c;
 	return 0;
 }
@@ -74,6 +148,7 @@ void call_check_done(struct call *c)
 	if (c->done || c->sess || c->a || c->nlive || c->pc)
 		return;
 	c->done = true;
+	call_record(c);
 	loop_defer(c->cc->loop, &c->free_defer, call_free_deferred, c);
 }
 
@@ -81,6 +156,11 @@ void call_set_ctx(struct call *c)
 {
 	int n = snprintf(c->ctx, sizeof(c->ctx), "call=%s", c->callid[0] ? c->callid : "-");
 
+	if (c->tp && c->pc) {
+		c->span = (int)tpri_span(c->tp)->conf.num;
+		c->chan = tpri_call_channel(c->pc);
+		call_gauge(c, c->span);
+	}
 	if (c->tp && c->pc && n > 0 && (size_t)n < sizeof(c->ctx))
 		snprintf(c->ctx + n, sizeof(c->ctx) - (size_t)n, " span=%u/%d",
 		         tpri_span(c->tp)->conf.num, tpri_call_channel(c->pc));
@@ -117,6 +197,12 @@ static void on_pri_event(struct tpri *tp, const struct tpri_event *ev, void *arg
 	if (!ev->call || !(c = tpri_call_arg(ev->call)))
 		return;
 	mem_ref(c);
+	if (ev->type == TPRI_EV_HANGUP) {
+		if (!c->pri_cleared)
+			call_ended_by(c, CDR_END_PSTN);
+		if (!c->cause_pstn)
+			c->cause_pstn = ev->cause;
+	}
 	if (c->dir == CALL_OUT)
 		call_out_pri_event(c, ev);
 	else if (c->dir == CALL_IN)
@@ -163,6 +249,8 @@ static void ctl_destroy(void *arg)
 			call_in_abort(c); /* CALL_LOCAL too */
 		if (c->pc)
 			tpri_call_set_arg(c->pc, NULL);
+		call_ended_by(c, CDR_END_GATEWAY);
+		call_record(c);
 		loop_defer_cancel(cc->loop, &c->free_defer);
 		c->cc = NULL;
 		mem_deref(c);
@@ -170,6 +258,7 @@ static void ctl_destroy(void *arg)
 	for (unsigned i = 0; i < cc->nspans; i++)
 		mem_deref(cc->spans[i].tp);
 	mem_deref(cc->auth);
+	mem_deref(cc->gauges);
 }
 
 int call_ctl_alloc(struct call_ctl **ccp, struct loop *loop, const struct call_ctl_config *cfg)

@@ -36,6 +36,10 @@ struct tpri;
 struct tpri_conf;
 struct tandem_config;
 struct call_ctl;
+struct cdr;
+struct ctl;
+struct metrics;
+struct metrics_calls;
 
 struct call_ctl_config {
 	struct sip_ua *ua;                /* required */
@@ -47,6 +51,11 @@ struct call_ctl_config {
 	uint32_t retry_after;             /* seconds in a 503's Retry-After [300] */
 	unsigned
 	    auth_algs; /* digest algorithms challenged with, SIP_DIGEST_ALG_BIT()s [SHA-256|MD5] */
+	/* Operations (each may be NULL, borrowed, must outlive the call control): every
+	 * call that got past routing is written to cdr when it ends, and the same
+	 * record feeds metrics_calls_end(); mcalls also counts active calls per span. */
+	struct cdr *cdr;
+	struct metrics_calls *mcalls;
 };
 
 int call_ctl_alloc(struct call_ctl **ccp, struct loop *loop, const struct call_ctl_config *cfg);
@@ -76,5 +85,17 @@ struct call_ctl_stats {
 	unsigned active;
 };
 void call_ctl_stats(const struct call_ctl *cc, struct call_ctl_stats *st);
+
+/*
+ * ops.c: control socket commands "calls" (active calls), "hangup id=CALL-ID"
+ * (clears both legs with cause 16: BYE or a final response with Reason on SIP,
+ * DISCONNECT on the PRI) and "spans", plus a "calls" status section.
+ */
+int call_ctl_ops_register(struct call_ctl *cc, struct ctl *ctl);
+/* Per-span gauges (tandem_span_dchan_up, tandem_span_channels_busy, _idle,
+ * tandem_span_alarms), set before each scrape. */
+int call_ctl_metrics_register(struct call_ctl *cc, struct metrics *m);
+/* Clears the call whose Call-ID (SIP leg) is id: 0, ENOENT, EALREADY (ending already). */
+int call_ctl_hangup(struct call_ctl *cc, const char *id);
 
 #endif

@@ -15,6 +15,7 @@
 #define CALL_SDP_MAX   2048
 
 struct sip_auth_server;
+struct span_gauges;
 struct cfg_user;
 
 struct call_span {
@@ -34,6 +35,7 @@ struct call_ctl {
 	struct call *calls; /* doubly linked */
 	unsigned seq;       /* for inbound call names */
 	struct call_ctl_stats st;
+	struct span_gauges *gauges; /* ops.c: metric families (the registry owns them) */
 };
 
 enum call_dir {
@@ -86,10 +88,24 @@ struct call {
 	char sdp[CALL_SDP_MAX]; /* our answer (outbound) or offer (inbound) */
 	size_t sdp_len;
 	bool sdp_is_offer;
+
+	/* for the CDR and metrics (call.c: call_record) */
+	int64_t start_ms, answer_ms; /* wall clock */
+	uint64_t start_mono;
+	uint16_t sip_status; /* final status of the INVITE, when we know it */
+	int cause_sip;       /* Q.850 cause of a Reason header on the SIP leg */
+	int cause_pstn;      /* cause of the PRI leg's clearing */
+	int ended_by;        /* enum cdr_end */
+	int span, chan;      /* the PRI leg's, kept after it is gone */
+	int m_span;          /* span the active-calls gauge counts it under, -1: none */
+	bool recorded;
 };
 
 /* call.c */
 int call_alloc(struct call **cp, struct call_ctl *cc, enum call_dir dir);
+int64_t call_wall_ms(void);
+/* Who ended the call (enum cdr_end), kept from the first one told. */
+void call_ended_by(struct call *c, int who);
 /* Frees the call (deferred) once neither leg is left. */
 void call_check_done(struct call *c);
 void call_set_ctx(struct call *c);
@@ -126,5 +142,8 @@ bool call_local_invite(struct call_ctl *cc, struct sip_sess *sess, const struct 
 /* call_ctl_free: end a call now, sending what can be sent. */
 void call_out_abort(struct call *c);
 void call_in_abort(struct call *c);
+/* tandemctl hangup: clear both legs with cause (BYE/final response with Reason, DISCONNECT). */
+void call_out_clear(struct call *c, int cause);
+void call_in_clear(struct call *c, int cause);
 
 #endif

@@ -12,6 +12,7 @@
 #include "call/call_int.h"
 
 #include "cause/cause.h"
+#include "cdr/cdr.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "provisioning/config.h"
@@ -59,6 +60,7 @@ static void in_clear_pri(struct call *c, int cause)
 	if (c->pc && !c->pri_cleared) {
 		c->pri_cleared = true;
 		c->cause = cause;
+		c->cause_pstn = cause;
 		tpri_call_hangup(c->pc, cause);
 	}
 }
@@ -116,6 +118,8 @@ static void a_fail(struct call *c, uint16_t code)
 {
 	unsigned cause = cause_from_sip(c->cc->cfg.causes, code, c->alerted);
 
+	call_ended_by(c, CDR_END_SIP);
+	c->sip_status = code;
 	if (c->dir == CALL_LOCAL) {
 		LOGI(c->ctx, "no phone answered: %u", code);
 		sip_sess_reject(c->a, code >= 300 ? code : 480, NULL, NULL);
@@ -146,6 +150,7 @@ static void in_closed(struct sip_sess *s, int err, uint16_t code, const char *re
 	struct call *c = f->call;
 	mem_ref(c);
 	if (c->sess == s) { /* the answered leg: BYE from the phone, or ours done */
+		call_ended_by(c, CDR_END_SIP);
 		c->sess = NULL;
 		fork_end(f);
 		a_hangup(c, code);
@@ -196,6 +201,7 @@ static void in_established(struct sip_sess *s, const struct sip_msg *msg, void *
 		return;
 	}
 	c->answered = true;
+	c->answer_ms = call_wall_ms();
 	c->sess = s;
 	c->cc->st.in_answered++;
 	if (c->dir != CALL_LOCAL) {
@@ -397,6 +403,10 @@ void call_in_ring(struct call_ctl *cc, struct tpri *tp, const struct tpri_event 
 	c->tp = tp;
 	c->pc = ev->call;
 	tpri_call_set_arg(c->pc, c);
+	if (ev->called)
+		c->called = *ev->called;
+	if (ev->calling)
+		c->calling = *ev->calling;
 	snprintf(c->callid, sizeof(c->callid), "pri-%u", ++cc->seq);
 	call_set_ctx(c);
 	c->callid[0] = '\0';
@@ -418,6 +428,7 @@ void call_in_pri_event(struct call *c, const struct tpri_event *ev)
 	if (c->answered && c->sess && !c->bye_sent) {
 		LOGI(c->ctx, "PSTN hung up (cause %d): BYE", ev->cause);
 		c->bye_sent = true;
+		c->cause_sip = ev->cause;
 		if (call_reason_hdr(hdr, sizeof(hdr), ev->cause))
 			hdr[0] = '\0';
 		if (sip_sess_bye(c->sess, hdr)) {
@@ -515,4 +526,43 @@ enum tpri_digits call_in_digits(struct tpri *tp, struct tpri_call *pc,
 	default:
 		return TPRI_DIGITS_NOMATCH;
 	}
+}
+
+void call_in_clear(struct call *c, int cause)
+{
+	char hdr[160];
+
+	call_ended_by(c, CDR_END_GATEWAY);
+	in_clear_pri(c, cause);
+	if (call_reason_hdr(hdr, sizeof(hdr), cause))
+		hdr[0] = '\0';
+	if (c->a) { /* CALL_LOCAL: the calling phone */
+		c->cause_sip = cause;
+		if (!c->answered) {
+			c->sip_status = cause_to_sip(c->cc->cfg.causes, (unsigned)cause, NULL);
+			sip_sess_reject(c->a, c->sip_status, NULL, hdr);
+			c->a = NULL;
+		} else if (sip_sess_bye(c->a, hdr)) {
+			sip_sess_close(c->a, 0);
+			c->a = NULL;
+		}
+	}
+	if (c->sess && !c->bye_sent) {
+		c->bye_sent = true;
+		c->cause_sip = cause;
+		if (sip_sess_bye(c->sess, hdr)) {
+			sip_sess_close(c->sess, 0);
+			for (unsigned i = 0; i < c->nforks; i++)
+				if (c->forks[i].sess == c->sess)
+					fork_end(&c->forks[i]);
+			c->sess = NULL;
+		}
+	} else if (!c->sess) {
+		for (unsigned i = 0; i < c->nforks; i++)
+			if (c->forks[i].live) {
+				sip_sess_close(c->forks[i].sess, 0);
+				fork_end(&c->forks[i]);
+			}
+	}
+	call_check_done(c);
 }

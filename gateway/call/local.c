@@ -6,6 +6,7 @@
  */
 #include "call/call_int.h"
 
+#include "cdr/cdr.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "provisioning/config.h"
@@ -22,6 +23,7 @@ static void local_closed(struct sip_sess *s, int err, uint16_t code, const char 
 	(void)err;
 	(void)reason;
 	c->a = NULL;
+	call_ended_by(c, CDR_END_SIP);
 	LOGD(c->ctx, "caller's leg closed (%u)", code);
 	call_in_a_gone(c);
 	call_check_done(c);
@@ -58,6 +60,8 @@ bool call_local_invite(struct call_ctl *cc, struct sip_sess *sess, const struct 
 	memcpy(c->sdp, inv->body.p, inv->body.l);
 	c->sdp_len = inv->body.l;
 	pl_strcpy(inv->callid, c->callid, sizeof(c->callid));
+	snprintf(c->calling.digits, sizeof(c->calling.digits), "%s", caller->name);
+	snprintf(c->called.digits, sizeof(c->called.digits), "%s", callee->name);
 	call_set_ctx(c);
 	LOGI(c->ctx, "user %s calls user %s", caller->name, callee->name);
 	snprintf(from, sizeof(from), "<sip:%s@%s>", caller->name, dom);

@@ -15,6 +15,7 @@
 #include "call/call_int.h"
 
 #include "cause/cause.h"
+#include "cdr/cdr.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "provisioning/config.h"
@@ -46,7 +47,11 @@ static void out_closed(struct sip_sess *s, int err, uint16_t code, const char *r
 
 	(void)s;
 	c->sess = NULL;
+	if (!c->answered && code >= 300 && !c->sip_status)
+		c->sip_status = code;
 	if (c->pc && !c->pri_cleared) {
+		call_ended_by(c, CDR_END_SIP);
+		c->cause_pstn = Q850_NORMAL_CLEARING;
 		LOGI(c->ctx, "SIP leg ended (%s%u%s): clearing the PRI call with cause 16",
 		     err ? strerror(err) : "", code,
 		     code == 487 ? " CANCEL"
@@ -270,6 +275,7 @@ void call_ctl_invite(struct sip_sess *sess, const struct sip_msg *inv, void *arg
 	LOGI(c->ctx, "INVITE %.*s from %s %s", PL_ARG(inv->ruri_pl), who.user ? "user" : "trunk",
 	     who.user ? who.user->name : who.trunk->name);
 	if ((code = out_start(c, inv, &who))) {
+		c->sip_status = code;
 		sip_sess_reject(sess, code, NULL, NULL);
 		cc->st.out_failed++;
 		call_check_done(c);
@@ -279,6 +285,8 @@ void call_ctl_invite(struct sip_sess *sess, const struct sip_msg *inv, void *arg
 	sip_sess_set_handlers(sess, &out_handlers, c);
 	if (out_place(c)) {
 		LOGN(c->ctx, "no free B-channel in the route's groups");
+		c->sip_status = 503;
+		c->cause_sip = Q850_NO_CIRCUIT;
 		reject_cause(cc, sess, 503, Q850_NO_CIRCUIT, NULL);
 		c->sess = NULL;
 		cc->st.out_failed++;
@@ -296,6 +304,8 @@ static void out_fail(struct call *c, int cause)
 	     cause_name((unsigned)cause) ? cause_name((unsigned)cause) : "?", code);
 	if (call_reason_hdr(hdr, sizeof(hdr), cause))
 		hdr[0] = '\0';
+	c->sip_status = code;
+	c->cause_sip = cause;
 	sip_sess_reject(c->sess, code, phrase, hdr);
 	c->sess = NULL;
 	c->cc->st.out_failed++;
@@ -330,6 +340,7 @@ static void out_hangup(struct call *c, int cause)
 		return;
 	c->bye_sent = true;
 	LOGI(c->ctx, "PSTN hung up (cause %d): BYE", cause);
+	c->cause_sip = cause;
 	if (call_reason_hdr(hdr, sizeof(hdr), cause))
 		hdr[0] = '\0';
 	if (sip_sess_bye(c->sess, hdr)) {
@@ -351,6 +362,7 @@ static void out_connect(struct call *c)
 		return;
 	}
 	c->cc->st.out_answered++;
+	c->answer_ms = call_wall_ms();
 	LOGI(c->ctx, "PSTN answered: 200");
 	if (!c->sdp_len && (err = call_media_offer(c)))
 		LOGW(c->ctx, "no SDP offer for the 200: %s", strerror(err));
@@ -395,6 +407,37 @@ void call_out_abort(struct call *c)
 			reject_cause(c->cc, c->sess, 503, Q850_TEMPORARY_FAILURE, NULL);
 		c->sess = NULL;
 	}
-	if (c->pc && !c->pri_cleared)
+	if (c->pc && !c->pri_cleared) {
+		c->cause_pstn = Q850_TEMPORARY_FAILURE;
 		tpri_call_hangup(c->pc, Q850_TEMPORARY_FAILURE);
+	}
+}
+
+void call_out_clear(struct call *c, int cause)
+{
+	char hdr[160];
+
+	call_ended_by(c, CDR_END_GATEWAY);
+	if (c->pc && !c->pri_cleared) { /* first: a SIP leg closing now must not clear it again */
+		c->pri_cleared = true;
+		c->cause_pstn = cause;
+		tpri_call_hangup(c->pc, cause);
+	}
+	if (c->sess && c->answered && !c->bye_sent) {
+		c->bye_sent = true;
+		c->cause_sip = cause;
+		if (call_reason_hdr(hdr, sizeof(hdr), cause))
+			hdr[0] = '\0';
+		if (sip_sess_bye(c->sess, hdr)) {
+			sip_sess_close(c->sess, 0);
+			c->sess = NULL;
+		}
+	} else if (c->sess && !c->answered) {
+		c->sip_status = cause_to_sip(c->cc->cfg.causes, (unsigned)cause, NULL);
+		c->cause_sip = cause;
+		reject_cause(c->cc, c->sess, c->sip_status, cause, NULL);
+		c->sess = NULL;
+		c->cc->st.out_failed++;
+	}
+	call_check_done(c);
 }

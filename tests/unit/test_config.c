@@ -295,7 +295,54 @@ static void test_demo_file(void **state)
 	assert_int_equal(cfg->nspans, 1);
 	assert_int_equal(cfg->nusers, 4);
 	assert_string_equal(cfg_user_find(cfg, "1003")->password, "demo1003");
+	assert_string_equal(cfg->ctl.socket, "/tmp/tandem-ctl.sock");
+	assert_true(cfg->metrics.enabled);
+	assert_int_equal(sa_port(&cfg->metrics.listen), 9469);
+	assert_string_equal(cfg->cdr.path, "/tmp/tandem-cdr.db");
+	assert_false(cfg->cdr.sync_full);
 	cfg_free(cfg);
+}
+
+static void test_ops_sections(void **state)
+{
+	struct tandem_config *cfg;
+
+	(void)state;
+	cfg = load_ok("sip: {}\n");
+	assert_null(cfg->ctl.socket);
+	assert_false(cfg->metrics.enabled);
+	assert_null(cfg->cdr.path);
+	cfg_free(cfg);
+	cfg = load_ok("sip: {}\nctl: { socket: /run/t.sock }\nmetrics: { listen: '[::1]:9100' }\n"
+		      "cdr: { path: /var/lib/t/cdr.db, sync: full }\n");
+	assert_string_equal(cfg->ctl.socket, "/run/t.sock");
+	assert_true(cfg->metrics.enabled);
+	assert_int_equal(sa_port(&cfg->metrics.listen), 9100);
+	assert_int_equal(sa_af(&cfg->metrics.listen), AF_INET6);
+	assert_string_equal(cfg->cdr.path, "/var/lib/t/cdr.db");
+	assert_true(cfg->cdr.sync_full);
+	cfg_free(cfg);
+	cfg = load_ok("sip: {}\nmetrics: {}\ncdr: { path: c.db }\n");
+	assert_false(cfg->metrics.enabled);
+	assert_false(cfg->cdr.sync_full);
+	cfg_free(cfg);
+}
+
+static void test_ops_errors(void **state)
+{
+	char big[300];
+
+	(void)state;
+	expect_err("sip: {}\nctl: { sock: /x }\n", "t.yaml:2:8: unknown key 'sock'");
+	expect_err("sip: {}\nctl: { socket: '' }\n", "t.yaml:2:16: a path of 1 to 107 bytes");
+	snprintf(big, sizeof(big), "sip: {}\nctl: { socket: /%0120d }\n", 0);
+	expect_err(big, "t.yaml:2:16: a path of 1 to 107 bytes");
+	expect_err("sip: {}\nmetrics: { listen: 127.0.0.1 }\n",
+		   "t.yaml:2:20: metrics.listen must be ADDRESS:PORT");
+	expect_err("sip: {}\nmetrics: { listen: 'nowhere:x' }\n", "t.yaml:2:20: metrics.listen");
+	expect_err("sip: {}\ncdr: { path: c.db, sync: sometimes }\n",
+		   "t.yaml:2:26: cdr.sync must be normal or full");
+	expect_err("sip: {}\ncdr: [ c.db ]\n", "t.yaml:2:6:");
 }
 
 static void test_file(void **state)
@@ -328,6 +375,8 @@ int main(void)
 		cmocka_unit_test(test_gateway_defaults),
 		cmocka_unit_test(test_gateway_errors),
 		cmocka_unit_test(test_demo_file),
+		cmocka_unit_test(test_ops_sections),
+		cmocka_unit_test(test_ops_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
