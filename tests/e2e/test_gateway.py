@@ -81,7 +81,11 @@ def gw_config(tmp_path, port, span_addr):
     cfg = (src.replace("@tandem-demo-span1", span_addr)
               .replace("udp:127.0.0.1:5060", f"udp:127.0.0.1:{port}")
               .replace("tcp:127.0.0.1:5060", f"tcp:127.0.0.1:{port}")
-              .replace("level: info", "level: debug"))
+              .replace("level: info", "level: debug")
+              # the demo's operations endpoints are fixed paths: keep tests apart
+              .replace("/tmp/tandem-ctl.sock", str(tmp_path / "ctl.sock"))
+              .replace("/tmp/tandem-cdr.db", str(tmp_path / "cdr.db"))
+              .replace("127.0.0.1:9469", f"127.0.0.1:{free_port()}"))
     # SIPp answers only the first challenge and knows MD5 only.
     cfg = re.sub(r'registrar:\n  db: ":memory:"',
                  'registrar:\n  md5_only: true\n  db: ":memory:"', cfg)
