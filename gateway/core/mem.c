@@ -18,19 +18,28 @@ static struct mem_hdr *hdr_of(const void *data)
 	return (struct mem_hdr *)((uintptr_t)data - sizeof(struct mem_hdr));
 }
 
-void *mem_zalloc(size_t size, mem_destroy_h *dh)
+static void *mem_init(struct mem_hdr *h, mem_destroy_h *dh)
 {
-	struct mem_hdr *h;
-
-	if (size > SIZE_MAX - sizeof(*h))
-		return NULL;
-	h = calloc(1, sizeof(*h) + size);
 	if (!h)
 		return NULL;
 	h->dh = dh;
 	h->nrefs = 1;
 	h->magic = MEM_MAGIC;
 	return h + 1;
+}
+
+void *mem_zalloc(size_t size, mem_destroy_h *dh)
+{
+	if (size > SIZE_MAX - sizeof(struct mem_hdr))
+		return NULL;
+	return mem_init(calloc(1, sizeof(struct mem_hdr) + size), dh);
+}
+
+void *mem_alloc(size_t size, mem_destroy_h *dh)
+{
+	if (size > SIZE_MAX - sizeof(struct mem_hdr))
+		return NULL;
+	return mem_init(malloc(sizeof(struct mem_hdr) + size), dh);
 }
 
 void *mem_ref(void *data)

@@ -20,6 +20,9 @@
 typedef void(mem_destroy_h)(void *data);
 
 void *mem_zalloc(size_t size, mem_destroy_h *dh);
+/* Like mem_zalloc() but the memory is NOT zeroed: for large objects whose
+ * user initialises every field it reads (e.g. a header table filled up to a count). */
+void *mem_alloc(size_t size, mem_destroy_h *dh);
 void *mem_ref(void *data);
 void *mem_deref(void *data);
 unsigned mem_nrefs(const void *data);

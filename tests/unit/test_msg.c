@@ -379,6 +379,72 @@ static void test_datagram_body(void **state)
 	mem_deref(partial);
 }
 
+/* RFC 4475 §3.1.2.6/3.1.2.14/3.1.2.15: a malformed From or To still gets a 400
+ * (routed by the top Via, matched by branch and CSeq), copying the line as it came;
+ * without a decodable Via or CSeq, or with From/To/Call-ID missing, it cannot. */
+static void test_partial_answerable(void **state)
+{
+	static const char *const yes[] = {
+	    "OPTIONS sip:u@e SIP/2.0" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bKa" CRLF
+	    "To: \"Watson, Thomas\" < sip:t.watson@example.org >" CRLF "From: <sip:u@e>;tag=1" CRLF
+	    "Call-ID: a1" CRLF "CSeq: 1 OPTIONS" CRLF "Content-Length: 0" CRLF CRLF,
+	    "OPTIONS sip:u@e SIP/2.0" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bKb" CRLF
+	    "To: <sip:u@e>" CRLF "From: Bell, Alexander <sip:a.g.bell@example.com>;tag=43" CRLF
+	    "Call-ID: a2" CRLF "CSeq: 1 OPTIONS" CRLF "Content-Length: 0" CRLF CRLF,
+	    "INVITE sip:u@e SIP/2.0" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bKc" CRLF
+	    "To: \"Mr. J. User <sip:j.user@example.com>" CRLF "From: <sip:u@e>;tag=1" CRLF
+	    "Call-ID: a3" CRLF "CSeq: 1 INVITE" CRLF "Content-Length: 0" CRLF CRLF,
+	    /* CSeq overflow (RFC 4475 §3.1.2.4): the line is copied */
+	    "REGISTER sip:u@e SIP/2.0" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bKd" CRLF
+	    "To: <sip:u@e>" CRLF "From: <sip:u@e>;tag=1" CRLF "Call-ID: a4" CRLF
+	    "CSeq: 36893488147419103232 REGISTER" CRLF "Content-Length: 0" CRLF CRLF,
+	};
+	static const char *const no[] = {
+	    /* no From, To, Call-ID (RFC 4475 §3.3.1) */
+	    "OPTIONS sip:u@e SIP/2.0" CRLF "Via: SIP/2.0/UDP h;branch=z9hG4bKd" CRLF
+	    "To: <sip:u@e" CRLF "CSeq: 1 OPTIONS" CRLF "Content-Length: 0" CRLF CRLF,
+	    /* malformed top Via: nowhere to send the response */
+	    "OPTIONS sip:u@e SIP/2.0" CRLF "Via: SIP/2.0/UDP 192.0.2.15;;,;,," CRLF
+	    "To: <sip:u@e" CRLF "From: <sip:u@e>;tag=1" CRLF "Call-ID: a5" CRLF
+	    "CSeq: 1 OPTIONS" CRLF "Content-Length: 0" CRLF CRLF,
+	};
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		struct sip_msg *msg = NULL, *partial = NULL;
+		struct sip_mb mb;
+
+		assert_int_equal(sip_msg_decode_ex(&msg, &partial, yes[i], strlen(yes[i]), false,
+		                                   NULL, NULL),
+		                 EBADMSG);
+		assert_non_null(partial);
+		assert_true(partial->answerable);
+		memset(&mb, 0, sizeof(mb));
+		assert_int_equal(sip_msg_build_response(&mb, partial, 400, partial->bad, NULL, false,
+		                                        NULL, NULL, NULL, 0),
+		                 0);
+		/* the client matches it: same branch and CSeq; the bad line is copied */
+		assert_non_null(strstr(mb.buf, "SIP/2.0 400 "));
+		assert_non_null(strstr(mb.buf, "branch=z9hG4bK"));
+		assert_non_null(strstr(mb.buf, i == 2   ? "CSeq: 1 INVITE"
+		                               : i == 3 ? "CSeq: 36893488147419103232 REGISTER"
+		                                        : "CSeq: 1 OPTIONS"));
+		assert_non_null(strstr(mb.buf, i == 1 ? "From: Bell, Alexander" : "Call-ID: a"));
+		mem_deref(mb.buf);
+		mem_deref(partial);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(no); i++) {
+		struct sip_msg *msg = NULL, *partial = NULL;
+
+		assert_int_equal(
+		    sip_msg_decode_ex(&msg, &partial, no[i], strlen(no[i]), false, NULL, NULL),
+		    EBADMSG);
+		assert_non_null(partial);
+		assert_false(partial->answerable);
+		mem_deref(partial);
+	}
+}
+
 static const char framed[] =
     "OPTIONS sip:u@e SIP/2.0" CRLF "Via: SIP/2.0/TCP h;branch=z9hG4bKf" CRLF "To: <sip:u@e>" CRLF
     "From: <sip:u@e>;tag=1" CRLF "Call-ID: f1" CRLF "CSeq: 1 OPTIONS" CRLF
@@ -467,6 +533,47 @@ static void test_limits(void **state)
 	o += snprintf(buf + o, sizeof(buf) - (size_t)o, "\r\n");
 	assert_int_equal(sip_msg_decode(&msg, buf, (size_t)o, false, NULL, NULL), E2BIG);
 	assert_null(msg);
+}
+
+/* Over a limit but answerable: 513 rather than silence (UDP) or a dropped
+ * connection (TCP, too many header lines). */
+static void test_limits_513(void **state)
+{
+	static const char head[] = "OPTIONS sip:u@e SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKl\r\n"
+	                           "To: <sip:u@e>\r\nFrom: <sip:u@e>;tag=1\r\nCall-ID: l1\r\n"
+	                           "CSeq: 1 OPTIONS\r\n";
+	struct sip_limits lim = {.max_body = 16};
+	char buf[8192];
+	int o;
+	(void)state;
+
+	for (int k = 0; k < 4; k++) {
+		struct sip_msg *msg = NULL, *partial = NULL;
+		bool stream = k == 3;
+		uint16_t code = 0;
+		const char *reason = NULL;
+
+		o = snprintf(buf, sizeof(buf), "%s", head);
+		if (k == 0 || k == 3) /* more header lines than the table holds */
+			for (int i = 0; i < SIP_MAX_HDRS; i++)
+				o += snprintf(buf + o, sizeof(buf) - (size_t)o, "X-%d: y\r\n", i);
+		if (k == 1) /* a body over max_body */
+			o += snprintf(buf + o, sizeof(buf) - (size_t)o,
+			              "Content-Length: 20\r\n\r\n01234567890123456789");
+		else if (k == 2) /* the same without Content-Length (datagram) */
+			o += snprintf(buf + o, sizeof(buf) - (size_t)o, "\r\n01234567890123456789");
+		else
+			o += snprintf(buf + o, sizeof(buf) - (size_t)o, "Content-Length: 0\r\n\r\n");
+		assert_int_equal(sip_msg_decode_ex(&msg, &partial, buf, (size_t)o, stream, NULL,
+		                                   k == 0 || k == 3 ? NULL : &lim),
+		                 E2BIG);
+		assert_null(msg);
+		assert_non_null(partial);
+		assert_true(partial->answerable);
+		assert_false(sip_msg_check(partial, NULL, &code, &reason));
+		assert_int_equal(code, 513);
+		mem_deref(partial);
+	}
 }
 
 static void test_bufref(void **state)
@@ -733,7 +840,7 @@ int main(void)
 	    cmocka_unit_test(test_limits),         cmocka_unit_test(test_bufref),
 	    cmocka_unit_test(test_build_response), cmocka_unit_test(test_build_via_received_rport), cmocka_unit_test(test_mb_grow),
 	    cmocka_unit_test(test_check),          cmocka_unit_test(test_bad_responses),
-	    cmocka_unit_test(test_regressions),
+	    cmocka_unit_test(test_regressions), cmocka_unit_test(test_partial_answerable), cmocka_unit_test(test_limits_513),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,9 @@
 
 #include <errno.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "core/err.h"
 
@@ -55,12 +58,31 @@ size_t sip_digest_hexlen(enum sip_digest_alg alg)
 
 /* ---- tokeniser ---- */
 
-/* RFC 3261 token: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" */
+enum {
+	DC_TOK = 1,   /* RFC 3261 token: alphanum / - . ! % * _ + ` ' ~ */
+	DC_PLAIN = 2, /* qdtext needing no further look: not '"', '\\' or a control */
+};
+
+/* One table lookup per byte: the values (nonce, response) are long. */
+static const uint8_t dc[256] = {
+	['a' ... 'z'] = DC_TOK | DC_PLAIN, ['A' ... 'Z'] = DC_TOK | DC_PLAIN,
+	['0' ... '9'] = DC_TOK | DC_PLAIN, ['-'] = DC_TOK | DC_PLAIN,
+	['.'] = DC_TOK | DC_PLAIN,	   ['!'] = DC_TOK | DC_PLAIN,
+	['%'] = DC_TOK | DC_PLAIN,	   ['*'] = DC_TOK | DC_PLAIN,
+	['_'] = DC_TOK | DC_PLAIN,	   ['+'] = DC_TOK | DC_PLAIN,
+	['`'] = DC_TOK | DC_PLAIN,	   ['\''] = DC_TOK | DC_PLAIN,
+	['~'] = DC_TOK | DC_PLAIN,	   [' '] = DC_PLAIN,
+	['\t'] = DC_PLAIN,		   ['#' ... '$'] = DC_PLAIN,
+	['&'] = DC_PLAIN,		   ['(' ... ')'] = DC_PLAIN,
+	[','] = DC_PLAIN,		   ['/'] = DC_PLAIN,
+	[':' ... '@'] = DC_PLAIN,	   ['['] = DC_PLAIN,
+	[']' ... '^'] = DC_PLAIN,	   ['{' ... '}'] = DC_PLAIN,
+	[0x80 ... 0xff] = DC_PLAIN,
+};
+
 static bool is_tok(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c && strchr("-.!%*_+`'~", c) != NULL;
+	return dc[c] & DC_TOK;
 }
 
 static bool is_lws(char c)
@@ -72,7 +94,7 @@ struct cur {
 	const char *p, *end;
 };
 
-static void skip_lws(struct cur *c)
+static inline void skip_lws(struct cur *c)
 {
 	while (c->p < c->end && is_lws(*c->p))
 		c->p++;
@@ -97,9 +119,33 @@ static bool get_quoted(struct cur *c, struct pl *val)
 {
 	const char *s = ++c->p;
 
+#ifdef __SSE2__
+	/* nonce, response, opaque: skip 16 plain bytes at a time, stop at a
+	 * '"', '\\', control or DEL for the byte-wise rules below */
+	while (c->end - c->p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)c->p);
+		__m128i q = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+					 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+		__m128i ctl = _mm_cmpeq_epi8(_mm_and_si128(v, _mm_set1_epi8((char)0xe0)),
+					     _mm_setzero_si128());
+		__m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f));
+		__m128i stop = _mm_or_si128(_mm_or_si128(q, ctl), del);
+		unsigned bits = (unsigned)_mm_movemask_epi8(stop);
+
+		if (bits) {
+			c->p += __builtin_ctz(bits);
+			break;
+		}
+		c->p += 16;
+	}
+#endif
 	while (c->p < c->end) {
 		unsigned char ch = (unsigned char)*c->p;
 
+		if (dc[ch] & DC_PLAIN) {
+			c->p++;
+			continue;
+		}
 		if (ch == '"') {
 			*val = pl_make(s, (size_t)(c->p - s));
 			c->p++;
@@ -126,9 +172,36 @@ static bool get_quoted(struct cur *c, struct pl *val)
 /* ---- parameter tables ---- */
 
 struct pdef {
-	const char *name;
-	size_t off; /* offset of the struct pl in the output struct */
+	const char *name; /* lower case */
+	size_t off;       /* offset of the struct pl in the output struct */
 };
+
+/* ASCII case-insensitive compare of a against lower-case lc, n bytes. */
+static bool lceq(const char *a, const char *lc, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char ch = a[i];
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch | 0x20);
+		if (ch != lc[i])
+			return false;
+	}
+	return true;
+}
+
+/* Index of name (a non-empty token, so no NUL: lceq() stops at the end of a
+ * shorter definition) in defs, or -1. The first letter filters. */
+static int pdef_find(struct pl name, const struct pdef *defs, size_t ndefs)
+{
+	char first = (char)(name.p[0] | 0x20);
+
+	for (size_t i = 0; i < ndefs; i++) {
+		const char *d = defs[i].name;
+		if (d[0] == first && lceq(name.p + 1, d + 1, name.l - 1) && !d[name.l])
+			return (int)i;
+	}
+	return -1;
+}
 
 /*
  * Walks `Digest name=value, name="value", ...`: checks the scheme, splits the
@@ -175,14 +248,12 @@ static int parse_params(struct pl val, const struct pdef *defs, size_t ndefs, vo
 		if (c.p < c.end && *c.p != ',')
 			return EBADMSG;
 
-		for (size_t i = 0; i < ndefs; i++) {
-			if (!pl_caseeq_str(name, defs[i].name))
-				continue;
+		int i = pdef_find(name, defs, ndefs);
+		if (i >= 0) {
 			if (*seen & (1u << i))
 				return EBADMSG;
 			*seen |= 1u << i;
 			*(struct pl *)((char *)out + defs[i].off) = v;
-			break;
 		}
 	}
 	return 0;

@@ -207,7 +207,9 @@ int sip_msg_build_response(struct sip_mb *mb, const struct sip_msg *req, uint16_
 		sip_mb_append(mb, "\r\n", 2);
 	}
 	copy_lines(mb, req, SIP_HDR_CALL_ID);
-	if (req->first[SIP_HDR_CSEQ] >= 0)
+	if (req->first[SIP_HDR_CSEQ] >= 0 && !req->cseq.method.l)
+		copy_lines(mb, req, SIP_HDR_CSEQ); /* a 400 for a malformed CSeq */
+	else if (req->first[SIP_HDR_CSEQ] >= 0)
 		sip_mb_printf(mb, "CSeq: %u %.*s\r\n", req->cseq.num, PL_ARG(req->cseq.method));
 	if (rr && code > 100 && code < 300 && dialog_creating(req->mid))
 		copy_lines(mb, req, SIP_HDR_RECORD_ROUTE);

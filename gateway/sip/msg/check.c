@@ -267,7 +267,7 @@ static bool check_request(const struct sip_msg *msg, const struct sip_check_opts
 
 	if (!pl_caseeq_str(msg->version, "SIP/2.0"))
 		return fail(v, 505, "Version Not Supported");
-	if (o && o->max_msg && msg->len > o->max_msg)
+	if ((o && o->max_msg && msg->len > o->max_msg) || msg->bad == msg_too_large)
 		return fail(v, 513, "Message Too Large");
 	if ((why = malformed(msg)))
 		return msg->mid == SIP_M_UNKNOWN ? fail(v, 501, "Not Implemented")

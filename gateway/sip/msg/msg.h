@@ -269,8 +269,9 @@ struct sip_msg {
 	bool has_clen, has_maxfwd;
 
 	/* Set only on a partial message (sip_msg_decode_ex): the first defect
-	 * found, as a reason phrase, and whether the top Via, From, To, Call-ID
-	 * and CSeq all decoded (so that a 400 can be built). */
+	 * found, as a reason phrase, and whether a 400 can be built: the top Via
+	 * decoded and From, To, Call-ID and CSeq are present (a malformed one is
+	 * copied into the response as it came). */
 	const char *bad;
 	bool answerable;
 
@@ -306,11 +307,13 @@ int sip_msg_decode(struct sip_msg **msgp, const char *buf, size_t len, bool stre
                    const struct sip_limits *lim);
 
 /*
- * Same as sip_msg_decode(); in addition, on EBADMSG for something that is
- * recognisably a request, *partialp receives the partially decoded message
- * (msg->bad says what is wrong, msg->answerable whether Via/From/To/Call-ID/
- * CSeq decoded) so that sip_msg_check() can pick the status and a 400 can be
- * sent; otherwise *partialp is set to NULL. partialp may be NULL.
+ * Same as sip_msg_decode(); in addition, on EBADMSG, or E2BIG for too many
+ * header lines or a datagram's header section or body over the limits, for
+ * something that is recognisably a request, *partialp receives the partially
+ * decoded message (msg->bad says what is wrong, msg->answerable whether a
+ * response can be built, see above) so that sip_msg_check() can pick the
+ * status (400, 513...) and it can be sent; otherwise *partialp is set to
+ * NULL. partialp may be NULL.
  */
 int sip_msg_decode_ex(struct sip_msg **msgp, struct sip_msg **partialp, const char *buf, size_t len,
                       bool stream, void *bufref, const struct sip_limits *lim);

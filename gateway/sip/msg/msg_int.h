@@ -70,6 +70,10 @@ const char *msg_quoted_end(const char *p, const char *e);
  */
 int msg_param_next(const char **pp, const char *e, struct pl *name, struct pl *val);
 
+/* msg->bad of a request over a size limit (header lines, header section or
+ * body of a datagram): sip_msg_check() answers 513 rather than 400. */
+extern const char msg_too_large[];
+
 /*
  * ASCII case-insensitive compare of n bytes of a against lc, which is lower
  * case ASCII (header names, methods, parameter names). Only letters fold:
@@ -89,6 +93,24 @@ static inline bool msg_lceq(const char *a, const char *lc, size_t n)
 		letter = (y + ones * (0x80 - 'a')) & ~(y + ones * (0x80 - 'z' - 1)) & high;
 		if ((x ^ y) & ~(letter >> 2))
 			return false;
+	}
+	if (i < n && n >= 8) {
+		/* the tail as the last 8 bytes, overlapping what was compared */
+		uint64_t x, y, letter;
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, lc + n - 8, 8);
+		letter = (y + ones * (0x80 - 'a')) & ~(y + ones * (0x80 - 'z' - 1)) & high;
+		return !((x ^ y) & ~(letter >> 2));
+	}
+	if (n - i >= 4) {
+		const uint32_t ones4 = (uint32_t)ones, high4 = (uint32_t)high;
+		uint32_t x, y, letter;
+		memcpy(&x, a + i, 4);
+		memcpy(&y, lc + i, 4);
+		letter = (y + ones4 * (0x80 - 'a')) & ~(y + ones4 * (0x80 - 'z' - 1)) & high4;
+		if ((x ^ y) & ~(letter >> 2))
+			return false;
+		i += 4;
 	}
 	for (; i < n; i++) {
 		char c = lc[i];

@@ -15,6 +15,7 @@
  * recorded in msg->bad so that sip_msg_decode_ex() can hand back a partial
  * message and the UAS can answer 400/505/501 instead of dropping it.
  */
+#include <stddef.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -53,6 +54,8 @@ static void msg_destructor(void *arg)
 	mem_deref(msg->bufref);
 	mem_deref(msg->conn);
 }
+
+const char msg_too_large[] = "Message Too Large";
 
 static void set_bad(struct sip_msg *msg, const char *why)
 {
@@ -319,15 +322,23 @@ static int headers(struct sip_msg *msg, const char **pp, const char *e, bool str
 			*pp = next ? next : e;
 			break;
 		}
-		if ((size_t)(next - start) > lim->hdr)
-			return E2BIG;
+		if ((size_t)(next - start) > lim->hdr) {
+			if (stream)
+				return E2BIG; /* framing bounds a stream's header section */
+			/* A datagram: what was indexed so far may answer it (513). */
+			set_bad(msg, msg_too_large);
+			*pp = e;
+			break;
+		}
 		if (r < 0) {
 			set_bad(msg, "Malformed Header Line");
 			p = next;
 			continue;
 		}
 		err = add_hdr(msg, last, name, val);
-		if (err)
+		if (err == E2BIG)
+			set_bad(msg, msg_too_large); /* the line is not indexed; framing holds */
+		else if (err)
 			return err;
 		p = next;
 	}
@@ -353,8 +364,16 @@ static bool callid_ok(struct pl v)
 	return true;
 }
 
-/* Parses the headers everyone needs; returns how many of the five
- * transaction-identifying ones decoded (Via, From, To, Call-ID, CSeq). */
+enum {
+	EAGER_VIA = 1,
+	EAGER_FROM = 2,
+	EAGER_TO = 4,
+	EAGER_CALL_ID = 8,
+	EAGER_CSEQ = 16,
+};
+
+/* Parses the headers everyone needs; returns which of the five
+ * transaction-identifying ones decoded (EAGER_* bits). */
 static unsigned eager(struct sip_msg *msg)
 {
 	const struct sip_hdr *h;
@@ -362,33 +381,33 @@ static unsigned eager(struct sip_msg *msg)
 
 	if ((h = sip_msg_hdr(msg, SIP_HDR_VIA))) {
 		if (msg_via_decode(&msg->via, h->val, true) == 0)
-			ok++;
+			ok |= EAGER_VIA;
 		else
 			set_bad(msg, "Malformed Via");
 	}
 	if ((h = sip_msg_hdr(msg, SIP_HDR_FROM))) {
 		if (msg_addr_decode(&msg->from, h->val) == 0 && !msg->from.star)
-			ok++;
+			ok |= EAGER_FROM;
 		else
 			set_bad(msg, "Malformed From");
 	}
 	if ((h = sip_msg_hdr(msg, SIP_HDR_TO))) {
 		if (msg_addr_decode(&msg->to, h->val) == 0 && !msg->to.star)
-			ok++;
+			ok |= EAGER_TO;
 		else
 			set_bad(msg, "Malformed To");
 	}
 	if ((h = sip_msg_hdr(msg, SIP_HDR_CALL_ID))) {
 		if (callid_ok(h->val)) {
 			msg->callid = h->val;
-			ok++;
+			ok |= EAGER_CALL_ID;
 		} else {
 			set_bad(msg, "Malformed Call-ID");
 		}
 	}
 	if ((h = sip_msg_hdr(msg, SIP_HDR_CSEQ))) {
 		if (sip_cseq_decode(&msg->cseq, h->val) == 0)
-			ok++;
+			ok |= EAGER_CSEQ;
 		else
 			set_bad(msg, "Malformed CSeq");
 	}
@@ -438,15 +457,22 @@ static int body(struct sip_msg *msg, const char *p, const char *e, bool stream,
 	if (err == ENOENT) {
 		if (stream)
 			set_bad(msg, "Missing Content-Length");
-		if (avail > lim->body)
-			return E2BIG;
+		if (avail > lim->body) {
+			set_bad(msg, msg_too_large);
+			avail = 0;
+		}
 		msg->body = pl_make(p, stream ? 0 : avail);
 		return 0;
 	}
 	msg->clen = cl;
 	msg->has_clen = true;
-	if (cl > lim->body)
-		return E2BIG;
+	if (cl > lim->body) {
+		if (stream)
+			return E2BIG;
+		set_bad(msg, msg_too_large);
+		msg->body = pl_make(p, 0);
+		return 0;
+	}
 	if (cl > avail) {
 		if (stream)
 			return EBADMSG;
@@ -465,6 +491,7 @@ int sip_msg_decode_ex(struct sip_msg **msgp, struct sip_msg **partialp, const ch
 	struct limits l = limits_of(lim);
 	const char *p = buf, *e = buf + len;
 	struct sip_msg *msg;
+	unsigned ok;
 	int err;
 
 	if (partialp)
@@ -473,9 +500,13 @@ int sip_msg_decode_ex(struct sip_msg **msgp, struct sip_msg **partialp, const ch
 		return EINVAL;
 	if (len > l.msg)
 		return E2BIG;
-	msg = mem_zalloc(sizeof(*msg), msg_destructor);
+	/* Not zeroed as a whole: hdr[] (most of the struct) is only read below
+	 * nhdr, through first[]/next; every other field starts zeroed. */
+	msg = mem_alloc(sizeof(*msg), msg_destructor);
 	if (!msg)
 		return ENOMEM;
+	memset(msg, 0, offsetof(struct sip_msg, hdr));
+	memset(&msg->nhdr, 0, sizeof(*msg) - offsetof(struct sip_msg, nhdr));
 	memset(msg->first, 0xff, sizeof(msg->first));
 	msg->buf = buf;
 	msg->len = len;
@@ -489,12 +520,19 @@ int sip_msg_decode_ex(struct sip_msg **msgp, struct sip_msg **partialp, const ch
 	err = body(msg, p, e, stream, &l);
 	if (err)
 		goto out;
-	msg->answerable = eager(msg) == 5;
+	/* A 400 can be routed as long as the top Via decoded; the client matches
+	 * it by branch and CSeq (§17.1.3). Malformed From, To, Call-ID or CSeq
+	 * lines are copied as they came (RFC 4475 §3.1.2.4, 3.1.2.6, 3.1.2.14,
+	 * 3.1.2.15 want a 400 for those); a request lacking one is dropped. */
+	ok = eager(msg);
+	msg->answerable = (ok & EAGER_VIA) && msg->first[SIP_HDR_FROM] >= 0 &&
+	                  msg->first[SIP_HDR_TO] >= 0 && msg->first[SIP_HDR_CALL_ID] >= 0 &&
+	                  msg->first[SIP_HDR_CSEQ] >= 0;
 	if (msg->bad)
-		err = EBADMSG;
+		err = msg->bad == msg_too_large ? E2BIG : EBADMSG;
 
 out:
-	if (err == EBADMSG && msg->req && msg->bad && partialp) {
+	if ((err == EBADMSG || err == E2BIG) && msg->req && msg->bad && partialp) {
 		msg->bufref = mem_ref(bufref);
 		*partialp = msg;
 		return err;

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #define AF (UC_ALPHA | UC_HEX)
 #define AG UC_ALPHA
@@ -59,6 +60,20 @@ static bool chars_ok(const char *p, const char *end, unsigned mask, bool esc)
 		}
 	}
 	return true;
+}
+
+/* End of the run of bytes in mask or valid %XX escapes from p. */
+static const char *chars_span(const char *p, const char *end, unsigned mask)
+{
+	while (p < end) {
+		if (uri_cc((unsigned char)*p, mask))
+			p++;
+		else if (uri_escval(p, end) >= 0)
+			p += 3;
+		else
+			break;
+	}
+	return p;
 }
 
 static bool pl_chars_ok(struct pl s, unsigned mask, bool esc)
@@ -174,6 +189,46 @@ bool sip_uri_hostname_ok(const char *p, size_t l)
 	return false; /* "a..": an empty label after a dot */
 }
 
+/*
+ * The end of a hostname or IPv4address from p (the run of alphanum, '-',
+ * '.'), or NULL if the run is neither: the rules of sip_uri_hostname_ok()
+ * checked in the same pass, digits and dots only going to ipv4_ok().
+ */
+static const char *hostname_end(const char *p, const char *end)
+{
+	const char *s = p, *label = p, *top = p;
+	bool ok = true, dash = false;
+	unsigned seen = 0; /* classes of the alphanumerics */
+
+	for (; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+		unsigned k = sip_uri_cc[c];
+
+		if (k & UC_ALNUM) {
+			seen |= k;
+		} else if (c == '-') {
+			dash = true;
+			ok = ok && p != label;
+		} else if (c == '.') {
+			ok = ok && p != label && p[-1] != '-';
+			top = label;
+			label = p + 1;
+		} else {
+			break;
+		}
+	}
+	if (p == s)
+		return NULL;
+	if (!dash && !(seen & UC_ALPHA))
+		return ipv4_ok(s, (size_t)(p - s)) ? p : NULL;
+	if (label < p) {
+		/* the last label has no dot after it */
+		ok = ok && p[-1] != '-';
+		top = label;
+	}
+	return ok && uri_cc((unsigned char)*top, UC_ALPHA) ? p : NULL;
+}
+
 /* host = hostname / IPv4address / IPv6reference; advances *pp past it. */
 static int take_host(const char **pp, const char *end, struct pl *host)
 {
@@ -185,11 +240,8 @@ static int take_host(const char **pp, const char *end, struct pl *host)
 		if (!rb || !ipv6_ok(p + 1, (size_t)(rb - p - 1)))
 			return EBADMSG;
 		p = rb + 1;
-	} else {
-		while (p < end && (*p == '-' || *p == '.' || uri_cc((unsigned char)*p, UC_ALNUM)))
-			p++;
-		if (!ipv4_ok(s, (size_t)(p - s)) && !sip_uri_hostname_ok(s, (size_t)(p - s)))
-			return EBADMSG;
+	} else if (!(p = hostname_end(s, end))) {
+		return EBADMSG;
 	}
 	*host = pl_make(s, (size_t)(p - s));
 	*pp = p;
@@ -213,30 +265,26 @@ static int take_port(const char **pp, const char *end, uint16_t *port)
 	return 0;
 }
 
-/* uri-parameters: *( ";" pname [ "=" pvalue ] ), pname/pvalue 1*paramchar. */
-static bool sip_params_ok(struct pl s)
+/* uri-parameters from p (at ';'): *( ";" pname [ "=" pvalue ] ), pname and
+ * pvalue 1*paramchar; returns their end, or NULL. */
+static const char *sip_params_end(const char *p, const char *end)
 {
-	const char *p = s.p, *end = s.p + s.l;
+	const unsigned pc = UC_UNRES | UC_PARAM;
 
-	while (p < end) {
-		const char *seg, *eq;
+	while (p < end && *p == ';') {
+		const char *n = ++p;
 
-		if (*p++ != ';')
-			return false;
-		seg = p;
-		while (p < end && *p != ';')
-			p++;
-		eq = memchr(seg, '=', (size_t)(p - seg));
-		if (eq == seg || seg == p)
-			return false;
-		if (!eq)
-			eq = p;
-		if (!chars_ok(seg, eq, UC_UNRES | UC_PARAM, true))
-			return false;
-		if (eq < p && (eq + 1 == p || !chars_ok(eq + 1, p, UC_UNRES | UC_PARAM, true)))
-			return false;
+		p = chars_span(p, end, pc);
+		if (p == n)
+			return NULL;
+		if (p < end && *p == '=') {
+			const char *v = ++p;
+			p = chars_span(p, end, pc);
+			if (p == v)
+				return NULL;
+		}
 	}
-	return true;
+	return p;
 }
 
 /* headers: "?" hname "=" hvalue *( "&" hname "=" hvalue ) */
@@ -291,12 +339,12 @@ static int decode_sip(struct sip_uri *u, struct pl s)
 		u->has_port = true;
 	}
 	if (p < end && *p == ';') {
-		const char *q = memchr(p, '?', (size_t)(end - p));
-		const char *pe = q ? q : end;
+		const char *pe = sip_params_end(p, end);
 
-		u->params = pl_make(p, (size_t)(pe - p));
-		if (!sip_params_ok(u->params))
+		/* the parameters end at '?' (headers) or at the end */
+		if (!pe || (pe < end && *pe != '?'))
 			return EBADMSG;
+		u->params = pl_make(p, (size_t)(pe - p));
 		p = pe;
 	}
 	if (p < end && *p == '?') {
@@ -410,6 +458,19 @@ static bool scheme_ok(struct pl s)
 	       pl_chars_ok(s, UC_ALNUM | UC_SCHEME, false);
 }
 
+/* s equals the n lower-case letters lc, case-insensitively (for a letter,
+ * c | 0x20 matches only its two cases). */
+static inline bool scheme_is(struct pl s, const char *lc, size_t n)
+{
+	if (s.l != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if ((s.p[i] | 0x20) != lc[i])
+			return false;
+	}
+	return true;
+}
+
 int sip_uri_decode(struct sip_uri *uri, struct pl text)
 {
 	struct sip_uri u;
@@ -429,10 +490,10 @@ int sip_uri_decode(struct sip_uri *uri, struct pl text)
 	rest = pl_make(colon + 1, text.l - u.scheme_pl.l - 1);
 	u.opaque = rest;
 	u.whole = text;
-	if (pl_caseeq_str(u.scheme_pl, "sip") || pl_caseeq_str(u.scheme_pl, "sips")) {
+	if (scheme_is(u.scheme_pl, "sip", 3) || scheme_is(u.scheme_pl, "sips", 4)) {
 		u.scheme = u.scheme_pl.l == 3 ? SIP_URI_SIP : SIP_URI_SIPS;
 		err = decode_sip(&u, rest);
-	} else if (pl_caseeq_str(u.scheme_pl, "tel")) {
+	} else if (scheme_is(u.scheme_pl, "tel", 3)) {
 		u.scheme = SIP_URI_TEL;
 		err = decode_tel(&u, rest);
 	} else {
@@ -498,11 +559,13 @@ bool sip_param_next(struct pl *rest, struct pl *name, struct pl *val)
 bool sip_param_get(struct pl params, const char *name, struct pl *val)
 {
 	struct pl n, v;
+	size_t nl;
 
 	if (!name)
 		return false;
+	nl = strlen(name);
 	while (sip_param_next(&params, &n, &v)) {
-		if (pl_caseeq_str(n, name)) {
+		if (n.l == nl && (!nl || !strncasecmp(n.p, name, nl))) {
 			if (val)
 				*val = v;
 			return true;
