@@ -41,6 +41,11 @@ static void chan_destroy(void *data)
 		close(c->p.rtcp_fd);
 }
 
+static struct wspan *find_span(struct media_engine *e, const struct span *sp, unsigned *wi,
+                               unsigned *si);
+static void span_forget(struct media_engine *e, struct wspan *ws);
+static void span_home(struct media_engine *e, struct wspan *ws);
+
 static void ev_h(int fd, unsigned events, void *arg)
 {
 	struct media_worker *w = arg;
@@ -51,10 +56,21 @@ static void ev_h(int fd, unsigned events, void *arg)
 	(void)events;
 	spsc_ack(w->evq);
 	while (!spsc_pop(w->evq, &ev)) {
+		struct wspan *ws = NULL;
+
+		if (ev.type == MEDIA_EV_SPAN_REMOVED) {
+			/* Not found: media_engine_stop() finished this removal already. */
+			ws = find_span(e, ev.span, NULL, NULL);
+			if (!ws)
+				continue;
+			span_home(e, ws);
+		}
 		if (e->h)
 			e->h(&ev, e->arg);
 		if (ev.type == MEDIA_EV_STOPPED)
 			chan_free(ev.ch);
+		if (ws)
+			span_forget(e, ws);
 	}
 }
 
@@ -126,26 +142,119 @@ struct loop *media_engine_loop(struct media_engine *e, unsigned worker)
 	return worker < e->nworkers ? e->w[worker].loop : NULL;
 }
 
+static struct wspan *find_span(struct media_engine *e, const struct span *sp, unsigned *wi,
+                               unsigned *si)
+{
+	for (unsigned i = 0; i < e->nworkers; i++) {
+		for (unsigned j = 0; j < e->w[i].nspans; j++) {
+			if (e->w[i].spans[j]->sp != sp)
+				continue;
+			if (wi)
+				*wi = i;
+			if (si)
+				*si = j;
+			return e->w[i].spans[j];
+		}
+	}
+	return NULL;
+}
+
+/* Drops ws from its worker's list and frees it (signalling thread, worker not using it). */
+static void span_forget(struct media_engine *e, struct wspan *ws)
+{
+	unsigned wi, si;
+	struct media_worker *w;
+
+	if (find_span(e, ws->sp, &wi, &si) != ws)
+		return;
+	w = &e->w[wi];
+	memmove(&w->spans[si], &w->spans[si + 1], (w->nspans - si - 1) * sizeof(*w->spans));
+	w->nspans--;
+	mem_deref(ws->sp);
+	mem_deref(ws);
+}
+
+/* Signalling thread, the worker not touching sp: its tick back on the signalling loop. */
+static void span_home(struct media_engine *e, struct wspan *ws)
+{
+	struct span *sp = ws->sp;
+
+	if (sp->bloop && sp->bloop != e->sig)
+		span_bchan_detach(sp);
+	span_set_tick_handler(sp, NULL, NULL);
+	if (!sp->bloop && span_bchan_attach(sp, e->sig))
+		LOGE(sp->ctx, "media: B-channels not reattached to the signalling loop");
+}
+
 int media_engine_add_span(struct media_engine *e, unsigned worker, struct span *sp)
 {
+	struct mcmd m = {.type = MCMD_SPAN_ADD};
 	struct media_worker *w;
-	struct wspan *ns;
+	struct wspan *ws, **ns;
+	int err = 0;
 
-	if (!e || !sp || worker >= e->nworkers || e->started || sp->open ||
-	    sp->loop != e->w[worker].loop)
+	/* Our list first: a span given already may be having its bloop set by a worker. */
+	if (!e || !sp || worker >= e->nworkers || e->stopped || find_span(e, sp, NULL, NULL) ||
+	    sp->loop != e->sig || sp->bloop != e->sig || !sp->open)
 		return EINVAL;
 	w = &e->w[worker];
+	ws = mem_zalloc(sizeof(*ws), NULL);
 	ns = mem_zalloc((w->nspans + 1) * sizeof(*ns), NULL);
-	if (!ns)
+	if (!ws || !ns) {
+		mem_deref(ws);
+		mem_deref(ns);
 		return ENOMEM;
+	}
+	ws->sp = sp;
+	ws->w = w;
+	if (!e->started) {
+		/* The worker's thread does not run yet: its loop is ours to set up. */
+		span_set_tick_handler(sp, mworker_span_tick, ws);
+		err = span_set_bchan_loop(sp, w->loop);
+	} else {
+		span_bchan_detach(sp);
+		m.ws = ws;
+		err = spsc_push(w->cmdq, &m);
+	}
+	if (err) {
+		span_home(e, ws);
+		mem_deref(ws);
+		mem_deref(ns);
+		return err;
+	}
 	if (w->nspans)
 		memcpy(ns, w->spans, w->nspans * sizeof(*ns));
-	ns[w->nspans].sp = mem_ref(sp);
-	ns[w->nspans].w = w;
+	ns[w->nspans++] = ws;
 	mem_deref(w->spans);
 	w->spans = ns;
-	w->nspans++;
+	mem_ref(sp);
 	return 0;
+}
+
+int media_engine_remove_span(struct media_engine *e, struct span *sp)
+{
+	struct mcmd m = {.type = MCMD_SPAN_DEL};
+	struct wspan *ws;
+	int err;
+
+	if (!e || !sp)
+		return EINVAL;
+	ws = find_span(e, sp, NULL, NULL);
+	if (!ws || ws->removing)
+		return ENOENT;
+	for (const struct media_chan *c = e->chans; c; c = c->snext)
+		if (c->ws == ws && !c->stop_sent)
+			return EBUSY;
+	if (!e->started || e->stopped) {
+		span_home(e, ws);
+		span_forget(e, ws);
+		return 0;
+	}
+	m.ws = ws;
+	err = spsc_push(ws->w->cmdq, &m);
+	if (!err)
+		ws->removing = true;
+	return err;
 }
 
 int media_engine_start(struct media_engine *e)
@@ -166,6 +275,22 @@ void media_engine_stop(struct media_engine *e)
 {
 	for (unsigned i = 0; i < e->nworkers; i++)
 		mworker_join(&e->w[i]);
+	if (e->stopped || !e->nworkers)
+		return;
+	e->stopped = true;
+	/* The threads are gone: every span's tick comes home; removals end here, untold. */
+	for (unsigned i = 0; i < e->nworkers; i++) {
+		struct media_worker *w = &e->w[i];
+
+		w->pending_rm = NULL;
+		for (unsigned j = w->nspans; j-- > 0;) {
+			struct wspan *ws = w->spans[j];
+
+			span_home(e, ws);
+			if (ws->removing)
+				span_forget(e, ws);
+		}
+	}
 }
 
 void media_engine_worker_stats(const struct media_engine *e, unsigned worker,
@@ -181,15 +306,6 @@ void media_engine_worker_stats(const struct media_engine *e, unsigned worker,
 }
 
 /* ---- channels ---- */
-
-static struct wspan *find_span(struct media_engine *e, const struct span *sp)
-{
-	for (unsigned i = 0; i < e->nworkers; i++)
-		for (unsigned j = 0; j < e->w[i].nspans; j++)
-			if (e->w[i].spans[j].sp == sp)
-				return &e->w[i].spans[j];
-	return NULL;
-}
 
 static bool ts_taken(const struct media_engine *e, const struct span *sp, unsigned ts)
 {
@@ -241,8 +357,8 @@ int media_chan_start(struct media_chan **chp, struct media_engine *e,
 
 	if (!chp || !e || !p || p->rtp_fd < 0 || p->codec > MEDIA_G722)
 		return EINVAL;
-	ws = find_span(e, p->span);
-	if (!ws || !span_is_bchan(p->span, p->ts))
+	ws = find_span(e, p->span, NULL, NULL);
+	if (!ws || ws->removing || !span_is_bchan(p->span, p->ts))
 		return EINVAL;
 	if (ts_taken(e, p->span, p->ts))
 		return EBUSY;

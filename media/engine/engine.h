@@ -1,6 +1,8 @@
 /*
  * media_engine: the media worker threads. Each worker runs its own loop and
- * owns the spans given to it and the channels on those spans; a channel is one
+ * runs the B-channel ticks of the spans given to it and the channels on those
+ * spans (the spans' D-channels and alarms stay on the signalling loop, with
+ * call control and tpri, which own the spans); a channel is one
  * B-channel timeslot + one RTP session (struct rtp_sess, SRTP, jitter buffer,
  * codec, dsp_chan) in ONE allocation made at start. The span's 20 ms tick
  * drives the worker: per tick and active channel, RTP is drained from the
@@ -90,11 +92,15 @@ enum media_ev_type {
 	MEDIA_EV_TIMEOUT,     /* no RTP for timeout_ms */
 	MEDIA_EV_RTP_BYE,     /* the peer sent RTCP BYE */
 	MEDIA_EV_STOPPED,     /* after media_chan_stop(): stats final; ch freed after the handler */
+	MEDIA_EV_SPAN_REMOVED, /* after media_engine_remove_span(): span, ticking on the
+	                        * signalling loop again; the engine's reference is dropped
+	                        * after the handler. ch and user are NULL. */
 };
 
 struct media_ev {
 	enum media_ev_type type;
 	struct media_chan *ch;
+	struct span *span; /* MEDIA_EV_SPAN_REMOVED */
 	void *user;
 	int event;
 	uint32_t duration;
@@ -117,11 +123,31 @@ struct media_engine_cfg {
 int media_engine_alloc(struct media_engine **ep, const struct media_engine_cfg *cfg,
                        struct loop *sig_loop, media_ev_h *h, void *arg);
 unsigned media_engine_nworkers(const struct media_engine *e);
-/* The worker's loop: allocate its spans on it (span_virtual_alloc(..., loop)). */
+/* The worker's loop (its thread runs it once started): for tests. Spans are not
+ * allocated on it: they live on the signalling loop. */
 struct loop *media_engine_loop(struct media_engine *e, unsigned worker);
-/* Before media_engine_start(): the worker opens sp on its thread and takes its tick
- * handler; closed when the worker ends. sp must not be opened by the caller. */
+/*
+ * Gives the B-channel tick of sp to a worker. sp was allocated on the
+ * signalling loop and opened there (a virtual span may still be connecting),
+ * and its B side is there (span_alloc()'s default); its D-channel, alarm
+ * handler and open/close stay with the caller on the signalling loop. The
+ * engine takes a reference and the tick handler. Before media_engine_start()
+ * the B side moves at once; after, it is detached here and attached by the
+ * worker before it runs its next command (blocks meanwhile wait in the
+ * backend). The span is not to be closed while given (span_close() refuses).
+ * 0, EINVAL (not open, B side not on the signalling loop, span already given,
+ * engine stopped), ENOMEM, ENOSPC (command queue full).
+ */
 int media_engine_add_span(struct media_engine *e, unsigned worker, struct span *sp);
+/*
+ * Takes the B-channel tick of sp back to the signalling loop. Running engine:
+ * the worker lets go, then MEDIA_EV_SPAN_REMOVED is delivered with the tick
+ * already back on the signalling loop (without a tick handler). Not started or
+ * stopped: done at once, nothing told. 0, ENOENT (not given, or being removed),
+ * EBUSY (channels not stopped on it), ENOSPC (command queue full).
+ * media_engine_stop() gives every span's tick back to the signalling loop.
+ */
+int media_engine_remove_span(struct media_engine *e, struct span *sp);
 int media_engine_start(struct media_engine *e);
 /* Ends the threads (also done by mem_deref); channels left are freed. */
 void media_engine_stop(struct media_engine *e);

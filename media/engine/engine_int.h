@@ -21,22 +21,30 @@ enum mcmd_type {
 	MCMD_REPOINT,
 	MCMD_DTMF,
 	MCMD_EC,
+	MCMD_SPAN_ADD, /* take the span's B-channel tick */
+	MCMD_SPAN_DEL, /* let it go, then tell MEDIA_EV_SPAN_REMOVED */
 };
 
 struct mcmd {
 	enum mcmd_type type;
 	struct media_chan *ch;
+	struct wspan *ws; /* MCMD_SPAN_* */
 	int event;
 	uint32_t ms;
 	bool on;
 	struct sa remote, rtcp;
 };
 
+/* One span's B side on a worker: allocated alone, so its address is stable. */
 struct wspan {
-	struct span *sp;
+	struct span *sp; /* a reference */
 	struct media_worker *w;
+	/* signalling side */
+	bool removing; /* MCMD_SPAN_DEL sent */
+	/* the worker's */
 	struct media_chan *ts[SPAN_MAX_TS + 1];
 	unsigned nactive;
+	struct wspan *wnext; /* removed, SPAN_REMOVED not yet queued */
 };
 
 struct media_worker {
@@ -48,9 +56,10 @@ struct media_worker {
 	pthread_t th;
 	bool running, th_live;
 	struct spsc *cmdq, *evq;
-	struct wspan *spans;
+	struct wspan **spans; /* the signalling side's list */
 	unsigned nspans;
 	struct media_chan *pending; /* stopped, STOPPED event not yet queued */
+	struct wspan *pending_rm;   /* removed, SPAN_REMOVED not yet queued */
 	/* statistics: written by the worker, read racily by signalling */
 	_Atomic uint64_t ticks, busy_ns, max_tick_ns, cmds, ev_drop;
 	/* scratch for one channel at a time */
@@ -92,13 +101,15 @@ struct media_engine {
 	unsigned nworkers;
 	struct media_worker *w;
 	struct media_chan *chans; /* all not yet freed (signalling side) */
-	bool started;
+	bool started, stopped;
 };
 
 int mworker_init(struct media_worker *w, struct media_engine *e, unsigned idx, unsigned qlen);
 void mworker_release(struct media_worker *w);
 int mworker_start(struct media_worker *w);
 void mworker_join(struct media_worker *w);
+/* The tick handler of every span given to a worker (arg: its struct wspan). */
+void mworker_span_tick(struct span *sp, uint32_t tick, void *arg);
 /* dsp_chan handler of every channel (worker thread). */
 void mworker_dsp_h(enum dsp_chan_ev ev, int event, uint32_t duration, void *arg);
 

@@ -306,7 +306,7 @@ static void prefetch_chan(const struct media_chan *c)
 	__builtin_prefetch(&c->dsp.tx);
 }
 
-static void span_tick(struct span *sp, uint32_t tick, void *arg)
+void mworker_span_tick(struct span *sp, uint32_t tick, void *arg)
 {
 	struct wspan *ws = arg;
 	struct media_worker *w = ws->w;
@@ -363,6 +363,18 @@ static void flush_pending(struct media_worker *w)
 			break;
 		w->pending = next;
 	}
+	/* SPAN_REMOVED after its channels' STOPPED; once queued, the wspan is signalling's. */
+	if (w->pending)
+		return;
+	while (w->pending_rm) {
+		struct wspan *next = w->pending_rm->wnext;
+		struct media_ev ev = {
+		    .type = MEDIA_EV_SPAN_REMOVED, .span = w->pending_rm->sp, .event = -1};
+
+		if (spsc_push(w->evq, &ev))
+			break;
+		w->pending_rm = next;
+	}
 }
 
 static void chan_stop(struct media_worker *w, struct media_chan *c)
@@ -401,6 +413,35 @@ static void chan_begin(struct media_worker *w, struct media_chan *c)
 	LOGD(c->ctx, "media: started on worker %u", w->idx);
 }
 
+/* The signalling side detached the span's B side: it ticks here from now. */
+static void span_add(struct media_worker *w, struct wspan *ws)
+{
+	int err;
+
+	span_set_tick_handler(ws->sp, mworker_span_tick, ws);
+	err = span_bchan_attach(ws->sp, w->loop);
+	if (err)
+		LOGE(ws->sp->ctx, "media worker %u: B-channels not attached: %s", w->idx,
+		     strerror(err));
+	else
+		LOGD(ws->sp->ctx, "media: B-channels on worker %u", w->idx);
+}
+
+/* No channel left on it (checked by signalling, STOPs ran first): let it go. */
+static void span_del(struct media_worker *w, struct wspan *ws)
+{
+	struct wspan **pp;
+
+	if (ws->sp->bloop == w->loop)
+		span_bchan_detach(ws->sp);
+	span_set_tick_handler(ws->sp, NULL, NULL);
+	for (pp = &w->pending_rm; *pp; pp = &(*pp)->wnext)
+		;
+	ws->wnext = NULL;
+	*pp = ws;
+	flush_pending(w);
+}
+
 static void run_cmd(struct media_worker *w, const struct mcmd *m)
 {
 	struct media_chan *c = m->ch;
@@ -424,6 +465,12 @@ static void run_cmd(struct media_worker *w, const struct mcmd *m)
 	case MCMD_EC:
 		if (c->dsp.ec_on)
 			c->dsp.ec.enabled = m->on && !c->dsp.ec.tone_heard;
+		break;
+	case MCMD_SPAN_ADD:
+		span_add(w, m->ws);
+		break;
+	case MCMD_SPAN_DEL:
+		span_del(w, m->ws);
 		break;
 	}
 }
@@ -474,19 +521,12 @@ static void *worker_main(void *arg)
 	snprintf(name, sizeof(name), "media%u", w->idx);
 	pthread_setname_np(pthread_self(), name); /* for top -H, perf --comm */
 	thread_tune(w);
-	for (unsigned i = 0; i < w->nspans; i++) {
-		err = span_open(w->spans[i].sp);
-		if (err)
-			LOGE(w->spans[i].sp->ctx, "media worker %u: span open: %s", w->idx,
-			     strerror(err));
-	}
-	while (!(err = loop_run_once(w->loop, w->pending ? 5 : -1))) {
+	/* The spans are signalling's (open, close, D-channel): only their ticks run here. */
+	while (!(err = loop_run_once(w->loop, w->pending || w->pending_rm ? 5 : -1))) {
 		flush_pending(w);
 		if (!w->running)
 			break;
 	}
-	for (unsigned i = 0; i < w->nspans; i++)
-		span_close(w->spans[i].sp);
 	return NULL;
 }
 
@@ -524,8 +564,6 @@ int mworker_init(struct media_worker *w, struct media_engine *e, unsigned idx, u
 int mworker_start(struct media_worker *w)
 {
 	w->running = true;
-	for (unsigned i = 0; i < w->nspans; i++)
-		span_set_tick_handler(w->spans[i].sp, span_tick, &w->spans[i]);
 	if (pthread_create(&w->th, NULL, worker_main, w)) {
 		w->running = false;
 		return EAGAIN;
@@ -548,8 +586,11 @@ void mworker_release(struct media_worker *w)
 {
 	if (w->loop && w->cmdq)
 		loop_fd_forget(w->loop, spsc_fd(w->cmdq));
-	for (unsigned i = 0; i < w->nspans; i++)
-		mem_deref(w->spans[i].sp);
+	for (unsigned i = 0; i < w->nspans; i++) {
+		mem_deref(w->spans[i]->sp);
+		mem_deref(w->spans[i]);
+	}
+	w->nspans = 0;
 	w->spans = mem_deref(w->spans);
 	w->cmdq = mem_deref(w->cmdq);
 	w->evq = mem_deref(w->evq);

@@ -1,8 +1,15 @@
 /*
  * The DAHDI span backend. Why it looks like this:
  * - DAHDI reports events with POLLPRI, which core/loop does not watch. The
- *   span keeps its own epoll set (EPOLLIN|EPOLLPRI on every channel) and gives
- *   the loop only that set's fd, which is readable when any channel has news.
+ *   span keeps its own epoll sets (EPOLLIN|EPOLLPRI) and gives a loop only a
+ *   set's fd, which is readable when a channel in it has news. Two sets, as
+ *   the span has two sides: the D-channel's on the span's loop (signalling),
+ *   the B-channels' on the B loop (a media worker), so moving the B side is
+ *   one registration.
+ * - Alarms are told from the D side only: DAHDI raises the span's alarm events
+ *   on every channel, the D-channel included. The B side fetches the events
+ *   of its channels (a pending one makes reads fail) and tells alarms itself
+ *   only on a span without a D-channel whose B side is on the span's loop.
  * - A read that fails with ELAST also means "event pending" (chan_dahdi
  *   handles both), so every read path drains events through DAHDI_GETEVENT.
  * - All system calls go through struct dahdi_sys: the unit test replaces the
@@ -16,6 +23,7 @@
 
 #include <dahdi/user.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -24,12 +32,13 @@
 struct dspan {
 	struct span *sp; /* not a reference: the span owns us */
 	const struct dahdi_sys *sys;
-	int epfd;
+	int epfd;  /* D side: the D-channel */
+	int bepfd; /* B side: the B-channels */
 	int dfd;
 	int bfd[SPAN_MAX_TS + 1];
 	unsigned clock_ts; /* the B-channel whose blocks are the span's tick */
 	uint32_t tick;
-	uint32_t overruns, badfcs, aborts;
+	_Atomic uint32_t overruns, badfcs, aborts; /* from both sides */
 	uint8_t rx[SPAN_MAX_TS + 1][SPAN_BLOCK];
 	uint8_t tx[SPAN_MAX_TS + 1][SPAN_BLOCK];
 };
@@ -85,7 +94,12 @@ static void alarms_refresh(struct dspan *d)
 	span_report_alarms(d->sp, alarms_of((int)p.chan_alarms));
 }
 
-static void chan_events(struct dspan *d, int fd)
+static bool alarms_here(const struct dspan *d, bool dside)
+{
+	return dside || (!d->sp->conf.dchan && d->sp->bloop == d->sp->loop);
+}
+
+static void chan_events(struct dspan *d, int fd, bool dside)
 {
 	for (int i = 0; i < 16 && fd >= 0; i++) {
 		int ev = DAHDI_EVENT_NONE;
@@ -95,20 +109,23 @@ static void chan_events(struct dspan *d, int fd)
 		switch (ev) {
 		case DAHDI_EVENT_ALARM:
 		case DAHDI_EVENT_NOALARM:
-			alarms_refresh(d);
+			if (alarms_here(d, dside))
+				alarms_refresh(d);
 			break;
 		case DAHDI_EVENT_REMOVED:
+			if (!alarms_here(d, dside))
+				break;
 			LOGE(d->sp->ctx, "DAHDI device removed");
 			span_report_alarms(d->sp, SPAN_ALARM_RED);
 			break;
 		case DAHDI_EVENT_OVERRUN:
-			d->overruns++;
+			atomic_fetch_add_explicit(&d->overruns, 1, memory_order_relaxed);
 			break;
 		case DAHDI_EVENT_BADFCS:
-			d->badfcs++;
+			atomic_fetch_add_explicit(&d->badfcs, 1, memory_order_relaxed);
 			break;
 		case DAHDI_EVENT_ABORT:
-			d->aborts++;
+			atomic_fetch_add_explicit(&d->aborts, 1, memory_order_relaxed);
 			break;
 		default:
 			LOGD(d->sp->ctx, "DAHDI event %d ignored", ev);
@@ -166,7 +183,7 @@ static void run_tick(struct dspan *d)
 			continue;
 		ssize_t n = d->sys->read(d->bfd[ts], d->rx[ts], SPAN_BLOCK);
 		if (n < 0 && errno == ELAST)
-			chan_events(d, d->bfd[ts]);
+			chan_events(d, d->bfd[ts], false);
 		if (n != SPAN_BLOCK)
 			memset(d->rx[ts], idle, SPAN_BLOCK);
 	}
@@ -177,7 +194,7 @@ static void run_tick(struct dspan *d)
 		if (d->bfd[ts] < 0)
 			continue;
 		if (d->sys->write(d->bfd[ts], d->tx[ts], SPAN_BLOCK) != SPAN_BLOCK)
-			d->overruns++;
+			atomic_fetch_add_explicit(&d->overruns, 1, memory_order_relaxed);
 		memset(d->tx[ts], idle, SPAN_BLOCK); /* unwritten next time: silence */
 	}
 }
@@ -199,11 +216,27 @@ static void dchan_ready(struct dspan *d)
 	}
 }
 
-static void ep_handler(int fd, unsigned events, void *arg)
+/* D side: the D-channel's set, on the span's loop. */
+static void ep_d_handler(int fd, unsigned events, void *arg)
 {
 	struct dspan *d = arg;
-	struct epoll_event evs[SPAN_MAX_TS + 1];
-	bool tick = false, dready = false;
+	struct epoll_event ev;
+
+	(void)events;
+	if (epoll_wait(fd, &ev, 1, 0) != 1)
+		return;
+	if (ev.events & EPOLLPRI)
+		chan_events(d, d->dfd, true);
+	if (ev.events & EPOLLIN)
+		dchan_ready(d);
+}
+
+/* B side: the B-channels' set, on the B loop. */
+static void ep_b_handler(int fd, unsigned events, void *arg)
+{
+	struct dspan *d = arg;
+	struct epoll_event evs[SPAN_MAX_TS];
+	bool tick = false;
 	int n;
 
 	(void)events;
@@ -212,18 +245,26 @@ static void ep_handler(int fd, unsigned events, void *arg)
 		int cfd = evs[i].data.fd;
 
 		if (evs[i].events & EPOLLPRI)
-			chan_events(d, cfd);
-		if (!(evs[i].events & EPOLLIN))
-			continue;
-		if (cfd == d->dfd)
-			dready = true;
-		else if (d->clock_ts && cfd == d->bfd[d->clock_ts])
+			chan_events(d, cfd, false);
+		if ((evs[i].events & EPOLLIN) && d->clock_ts && cfd == d->bfd[d->clock_ts])
 			tick = true;
 	}
-	if (dready)
-		dchan_ready(d);
-	if (tick && d->epfd >= 0) /* the D handler may have closed the span */
+	if (tick)
 		run_tick(d);
+}
+
+static int dahdi_bchan_attach(struct span *sp)
+{
+	struct dspan *d = sp->be;
+
+	return loop_fd_listen(sp->bloop, d->bepfd, LOOP_READ, ep_b_handler, d);
+}
+
+static void dahdi_bchan_detach(struct span *sp)
+{
+	struct dspan *d = sp->be;
+
+	loop_fd_forget(sp->bloop, d->bepfd);
 }
 
 /* ---- ops ---- */
@@ -242,7 +283,7 @@ static int dahdi_dchan_read(struct span *sp, void *buf, size_t size, size_t *len
 			return 0;
 		}
 		if (n < 0 && errno == ELAST) {
-			chan_events(d, d->dfd);
+			chan_events(d, d->dfd, true);
 			continue;
 		}
 		break;
@@ -261,7 +302,7 @@ static int dahdi_dchan_write(struct span *sp, const void *buf, size_t len)
 	if (n == (ssize_t)len)
 		return 0;
 	if (n < 0 && errno == ELAST)
-		chan_events(d, d->dfd);
+		chan_events(d, d->dfd, true);
 	return n < 0 && errno != EAGAIN && errno != ELAST ? EIO : EAGAIN;
 }
 
@@ -308,6 +349,9 @@ static void dahdi_close(struct span *sp)
 		close(d->epfd);
 		d->epfd = -1;
 	}
+	if (d->bepfd >= 0) /* span.c detached it from the B loop */
+		close(d->bepfd);
+	d->bepfd = -1;
 	if (d->dfd >= 0)
 		d->sys->close(d->dfd);
 	d->dfd = -1;
@@ -319,11 +363,11 @@ static void dahdi_close(struct span *sp)
 	sp->alarms = SPAN_ALARM_RED;
 }
 
-static int ep_add(struct dspan *d, int fd)
+static int ep_add(int epfd, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLPRI, .data.fd = fd };
 
-	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? errno : 0;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? errno : 0;
 }
 
 static int dahdi_open(struct span *sp)
@@ -332,24 +376,28 @@ static int dahdi_open(struct span *sp)
 	int err;
 
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->epfd < 0)
-		return errno;
+	d->bepfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0 || d->bepfd < 0) {
+		err = errno;
+		dahdi_close(sp);
+		return err;
+	}
 	err = sp->conf.dchan ? chan_open(d, sp->conf.dchan, true, &d->dfd) : 0;
 	if (!err && d->dfd >= 0)
-		err = ep_add(d, d->dfd);
+		err = ep_add(d->epfd, d->dfd);
 	d->clock_ts = 0;
 	for (unsigned ts = 1; ts <= SPAN_MAX_TS && !err; ts++) {
 		if (!span_is_bchan(sp, ts))
 			continue;
 		err = chan_open(d, ts, false, &d->bfd[ts]);
 		if (!err)
-			err = ep_add(d, d->bfd[ts]);
+			err = ep_add(d->bepfd, d->bfd[ts]);
 		if (!d->clock_ts)
 			d->clock_ts = ts;
 		memset(d->tx[ts], span_idle_byte(sp), SPAN_BLOCK);
 	}
 	if (!err)
-		err = loop_fd_listen(sp->loop, d->epfd, LOOP_READ, ep_handler, d);
+		err = loop_fd_listen(sp->loop, d->epfd, LOOP_READ, ep_d_handler, d);
 	if (err) {
 		dahdi_close(sp);
 		return err;
@@ -369,6 +417,8 @@ const struct span_ops span_dahdi_ops = {
 	.bchan_read = dahdi_bchan_read,
 	.bchan_write = dahdi_bchan_write,
 	.ec_set = dahdi_ec_set,
+	.bchan_attach = dahdi_bchan_attach,
+	.bchan_detach = dahdi_bchan_detach,
 };
 
 int span_dahdi_alloc(struct span **spp, const struct span_conf *conf, struct loop *loop,
@@ -390,7 +440,7 @@ int span_dahdi_alloc(struct span **spp, const struct span_conf *conf, struct loo
 	}
 	d->sp = sp;
 	d->sys = sys ? sys : &os_sys;
-	d->epfd = d->dfd = -1;
+	d->epfd = d->bepfd = d->dfd = -1;
 	for (unsigned ts = 0; ts <= SPAN_MAX_TS; ts++)
 		d->bfd[ts] = -1;
 	sp->be = d;

@@ -15,7 +15,10 @@
  * The system calls go through struct dahdi_sys so that a test double can stand
  * in for the kernel; NULL means the real ones.
  *
- * Threading: as struct span (one loop).
+ * Threading: as struct span: the D-channel (and alarms, from its events) on
+ * the span's loop, the B-channels and the tick on the B loop, each side behind
+ * its own private epoll set. The channel fds are fixed from open to close, so
+ * span_ec_set() (an ioctl on a B-channel) is safe from either thread.
  */
 #ifndef TANDEM_TDM_DAHDI_H
 #define TANDEM_TDM_DAHDI_H

@@ -293,6 +293,11 @@ static void span_destroy(void *data)
 {
 	struct span *sp = data;
 
+	/* Nobody holds it any more, so no thread ticks it; that loop may be gone: not touched. */
+	if (sp->bloop && sp->bloop != sp->loop) {
+		LOGW(sp->ctx, "span freed with its B-channels on another loop");
+		sp->bloop = NULL;
+	}
 	span_close(sp);
 	loop_defer_cancel(sp->loop, &sp->alarm_defer);
 	sp->be = mem_deref(sp->be);
@@ -316,6 +321,7 @@ int span_alloc(struct span **spp, const struct span_conf *conf, const struct spa
 	sp->conf = *conf;
 	sp->ops = ops;
 	sp->loop = loop;
+	sp->bloop = loop;
 	snprintf(sp->ctx, sizeof(sp->ctx), "span=%u", conf->num);
 	*spp = sp;
 	return 0;
@@ -343,6 +349,14 @@ int span_open(struct span *sp)
 		return err;
 	}
 	sp->open = true;
+	/* Opened on its own B loop (or one whose thread is not running yet): tick there. */
+	if (sp->bloop && sp->ops->bchan_attach) {
+		err = sp->ops->bchan_attach(sp);
+		if (err) {
+			span_close(sp);
+			return err;
+		}
+	}
 	return 0;
 }
 
@@ -350,9 +364,48 @@ void span_close(struct span *sp)
 {
 	if (!sp || !sp->open)
 		return;
+	if (sp->bloop && sp->bloop != sp->loop) {
+		LOGE(sp->ctx, "span close refused: B-channels still on another loop");
+		return;
+	}
+	if (sp->bloop && sp->ops->bchan_detach)
+		sp->ops->bchan_detach(sp);
 	loop_defer_cancel(sp->loop, &sp->alarm_defer);
 	sp->ops->close(sp);
 	sp->open = false;
+}
+
+void span_bchan_detach(struct span *sp)
+{
+	if (!sp || !sp->bloop)
+		return;
+	if (sp->open && sp->ops->bchan_detach)
+		sp->ops->bchan_detach(sp);
+	sp->bloop = NULL;
+}
+
+int span_bchan_attach(struct span *sp, struct loop *loop)
+{
+	int err = 0;
+
+	if (!sp || !loop || sp->bloop)
+		return EINVAL;
+	sp->bloop = loop;
+	if (sp->open && sp->ops->bchan_attach)
+		err = sp->ops->bchan_attach(sp);
+	if (err)
+		sp->bloop = NULL;
+	return err;
+}
+
+int span_set_bchan_loop(struct span *sp, struct loop *loop)
+{
+	if (!sp || !loop)
+		return EINVAL;
+	if (sp->bloop == loop)
+		return 0;
+	span_bchan_detach(sp);
+	return span_bchan_attach(sp, loop);
 }
 
 void span_set_dchan_handler(struct span *sp, span_dchan_h *h, void *arg)

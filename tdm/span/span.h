@@ -12,7 +12,17 @@
  * trailing placeholder bytes for the FCS. A backend carries frames verbatim.
  *
  * Ownership and threading: a span is a mem object owned by whoever allocated
- * it; it and all its handlers run on the one loop given to span_alloc().
+ * it. It runs on two loops, which may be the same:
+ * - the loop given to span_alloc() (signalling): open/close, the D-channel and
+ *   its handler, alarms and their handler, link life (connect, reconnect);
+ * - the B loop (sp->bloop, the same loop until moved): the tick handler and
+ *   span_bchan_read()/span_bchan_write(). A media worker takes it over with
+ *   span_bchan_detach() on the old B loop's thread then span_bchan_attach() on
+ *   its own (or span_set_bchan_loop() when the caller owns both loops).
+ * Shared between the two threads: conf, ops, loop, open (immutable while the
+ * B side is on another loop: span_close() refuses then), tickh/tick_arg (set
+ * only by the B side's thread or while detached), and the backend's hand-over
+ * state (atomics, see the backends). span_ec_set() may be called from either.
  */
 #ifndef TANDEM_TDM_SPAN_H
 #define TANDEM_TDM_SPAN_H
@@ -150,13 +160,20 @@ struct span_ops {
 	 * are meanwhile. NULL: the backend needs no telling.
 	 */
 	void (*dchan_watch)(struct span *sp, bool on);
+	/*
+	 * Open span: start ticking on sp->bloop (on that loop's thread), or stop
+	 * (on the thread of the loop it ticked on). Called by span.c only.
+	 */
+	int (*bchan_attach)(struct span *sp);
+	void (*bchan_detach)(struct span *sp);
 };
 
 /* What a backend sees of a span; the rest is for span.c. */
 struct span {
 	struct span_conf conf;
 	const struct span_ops *ops;
-	struct loop *loop;
+	struct loop *loop;  /* signalling: D-channel, alarms, link life */
+	struct loop *bloop; /* B-channel tick; NULL while detached */
 	void *be; /* backend state: a mem object, dereferenced when the span goes */
 	unsigned alarms;
 	char ctx[24]; /* "span=N" for logs */
@@ -176,11 +193,26 @@ struct span {
 int span_alloc(struct span **spp, const struct span_conf *conf, const struct span_ops *ops,
 	       struct loop *loop);
 int span_open(struct span *sp);
+/* Refused (logged) while the B side is attached to another loop than sp->loop. */
 void span_close(struct span *sp);
 
 void span_set_dchan_handler(struct span *sp, span_dchan_h *h, void *arg);
 void span_set_tick_handler(struct span *sp, span_tick_h *h, void *arg);
 void span_set_alarm_handler(struct span *sp, span_alarm_h *h, void *arg);
+
+/*
+ * B-channel hand-over. span_bchan_detach(): on the thread of the current B
+ * loop; no tick runs after it returns (blocks arriving meanwhile wait in the
+ * backend, bounded by its buffers). span_bchan_attach(): on loop's thread;
+ * ticks run there from now. A span opened while detached starts its B side at
+ * attach. span_set_bchan_loop(): both at once, for a caller that owns both
+ * loops (the other loop's thread not running, or the same thread). Likewise
+ * span_open() attaches the B side to sp->bloop from the caller's thread: open
+ * a span before giving its B side to a running thread.
+ */
+void span_bchan_detach(struct span *sp);
+int span_bchan_attach(struct span *sp, struct loop *loop);
+int span_set_bchan_loop(struct span *sp, struct loop *loop);
 
 int span_dchan_read(struct span *sp, void *buf, size_t size, size_t *lenp);
 int span_dchan_write(struct span *sp, const void *buf, size_t len);

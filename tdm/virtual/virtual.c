@@ -19,9 +19,12 @@
 #include "core/mem.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
@@ -29,25 +32,50 @@
 
 #define NPENDING 4
 
+/* Tags of the B side's private epoll set. */
+enum { VB_KICK = 1, VB_TIMER, VB_SOCK };
+/* b_next: nothing to hand over / drop the B socket in use; >= 0: a new B socket. */
+enum { VB_NONE = -1, VB_DROP = -2 };
+
 struct vbmsg {
 	struct virt_bhdr h;
 	uint8_t data[SPAN_MAX_TS * SPAN_BLOCK];
 };
 
+/*
+ * Two sides, possibly on two threads. The D side (sp->loop) owns the listening
+ * and pending sockets, the D socket, link life and alarms. The B side
+ * (sp->bloop) owns bfd, the tick counters and the blocks. They meet in b_next:
+ * the D side hands a newly connected B socket (or VB_DROP when the link went)
+ * and writes the kick eventfd; the B side takes it from its private epoll set
+ * (bep: kick, timerfd, B socket), which is the one fd it puts on its loop, so
+ * moving the B side between loops is one registration. The B side never
+ * reports loss: both sockets go together and the D side sees it.
+ */
 struct vspan {
 	struct span *sp; /* not a reference: the span owns us */
-	int lfd, dfd, bfd, tfd;
+	/* D side */
+	int lfd, dfd;
 	int pending[NPENDING]; /* accepted, hello not read yet */
 	int pair_d, pair_b;    /* socketpair ends given by span_virtual_pair() */
+	int bnew;	       /* B socket connected, not handed over yet */
+	bool bup;	       /* a B socket was handed over and not dropped */
 	bool paired;
-	unsigned nslots;
-	size_t msglen;
-	uint32_t seq;
-	uint32_t tick;
 	struct tmr retry;
 	struct loop_defer lost;
+	uint32_t dframes_tx, dframes_rx, connects;
+	/* fixed from open to close */
+	int bep, kick, tfd;
+	unsigned nslots;
+	size_t msglen;
+	/* hand-over */
+	_Atomic int b_next;
+	/* B side */
+	int bfd;
+	uint32_t seq;
+	uint32_t tick;
+	_Atomic uint32_t ticks_tx, ticks_rx, slips;
 	struct vbmsg rx, tx, buf;
-	struct virt_stats st;
 };
 
 static void vspan_lost(void *arg);
@@ -83,10 +111,58 @@ static void fill_idle(struct vspan *v, struct vbmsg *m)
 
 static bool vspan_up(const struct vspan *v)
 {
-	return v->dfd >= 0 && v->bfd >= 0;
+	return v->dfd >= 0 && (v->bnew >= 0 || v->bup);
 }
 
-/* ---- B-channels ---- */
+/* ---- B-channels (B side) ---- */
+
+static void b_close(struct vspan *v)
+{
+	if (v->bfd < 0)
+		return;
+	epoll_ctl(v->bep, EPOLL_CTL_DEL, v->bfd, NULL);
+	close(v->bfd);
+	v->bfd = -1;
+	fill_idle(v, &v->rx);
+}
+
+/* The D side handed something over: a new B socket, or the link went. */
+static void b_take(struct vspan *v)
+{
+	uint64_t cnt;
+	int nfd;
+
+	if (read(v->kick, &cnt, sizeof(cnt)) < 0) {
+		/* EAGAIN: already taken */
+	}
+	nfd = atomic_exchange(&v->b_next, VB_NONE);
+	if (nfd == VB_NONE)
+		return;
+	b_close(v);
+	if (nfd < 0)
+		return;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = VB_SOCK };
+
+	if (epoll_ctl(v->bep, EPOLL_CTL_ADD, nfd, &ev)) {
+		close(nfd); /* the D side sees the peer go when it notices; ticks stay idle */
+		return;
+	}
+	v->bfd = nfd;
+	v->tick = 0;
+}
+
+/* Used by the D side: hand nfd (or VB_DROP) to the B side, wherever it runs. */
+static void b_handover(struct vspan *v, int nfd)
+{
+	uint64_t one = 1;
+	int old = atomic_exchange(&v->b_next, nfd);
+
+	if (old >= 0) /* handed but never taken: still ours to close */
+		close(old);
+	if (write(v->kick, &one, sizeof(one)) < 0) {
+		/* counter full: the B side has a wake-up pending anyway */
+	}
+}
 
 static int send_tick(struct vspan *v, uint32_t seq)
 {
@@ -97,13 +173,14 @@ static int send_tick(struct vspan *v, uint32_t seq)
 		int err = errno ? errno : EIO;
 
 		if (err == EAGAIN) {
-			v->st.slips++; /* peer not reading: drop the tick, as a slip */
+			/* peer not reading: drop the tick, as a slip */
+			atomic_fetch_add_explicit(&v->slips, 1, memory_order_relaxed);
 			return 0;
 		}
-		loop_defer(v->sp->loop, &v->lost, vspan_lost, v);
+		b_close(v);
 		return err;
 	}
-	v->st.ticks_tx++;
+	atomic_fetch_add_explicit(&v->ticks_tx, 1, memory_order_relaxed);
 	/* A timeslot nobody writes for the next tick carries silence, not a stale block. */
 	fill_idle(v, &v->tx);
 	return 0;
@@ -119,17 +196,15 @@ static void run_tick(struct vspan *v)
 }
 
 /* Master: the timerfd is the span's clock. */
-static void timer_handler(int fd, unsigned events, void *arg)
+static void timer_tick(struct vspan *v)
 {
-	struct vspan *v = arg;
 	uint64_t n = 0;
 
-	(void)events;
-	if (read(fd, &n, sizeof(n)) != sizeof(n) || n == 0)
+	if (read(v->tfd, &n, sizeof(n)) != sizeof(n) || n == 0)
 		return;
 	if (n > 5) {
 		/* A loop that stalled this long has lost the audio anyway. */
-		v->st.slips += (uint32_t)(n - 5);
+		atomic_fetch_add_explicit(&v->slips, (uint32_t)(n - 5), memory_order_relaxed);
 		n = 5;
 	}
 	while (n--) {
@@ -141,26 +216,23 @@ static void timer_handler(int fd, unsigned events, void *arg)
 	}
 }
 
-static void bchan_handler(int fd, unsigned events, void *arg)
+static void bchan_rx(struct vspan *v)
 {
-	struct vspan *v = arg;
-
-	(void)events;
-	for (int i = 0; i < 8; i++) {
-		ssize_t n = recv(fd, &v->buf, sizeof(v->buf), MSG_DONTWAIT | MSG_TRUNC);
+	for (int i = 0; i < 8 && v->bfd >= 0; i++) {
+		ssize_t n = recv(v->bfd, &v->buf, sizeof(v->buf), MSG_DONTWAIT | MSG_TRUNC);
 
 		if (n < 0 && errno == EAGAIN)
 			return;
 		if (n <= 0) {
-			vspan_lost(v);
+			b_close(v);
 			return;
 		}
 		if ((size_t)n != v->msglen || v->buf.h.nslots != v->nslots ||
 		    v->buf.h.block != SPAN_BLOCK) {
-			v->st.slips++;
+			atomic_fetch_add_explicit(&v->slips, 1, memory_order_relaxed);
 			continue;
 		}
-		v->st.ticks_rx++;
+		atomic_fetch_add_explicit(&v->ticks_rx, 1, memory_order_relaxed);
 		memcpy(v->rx.data, v->buf.data, v->nslots * SPAN_BLOCK);
 		if (!v->sp->conf.clock_master) {
 			run_tick(v);
@@ -168,6 +240,43 @@ static void bchan_handler(int fd, unsigned events, void *arg)
 				return;
 		}
 	}
+}
+
+/* The B side's one fd on its loop: the private set with kick, clock and B socket. */
+static void bep_handler(int fd, unsigned events, void *arg)
+{
+	struct vspan *v = arg;
+	struct epoll_event evs[3];
+	bool kick = false, timer = false, sock = false;
+	int n;
+
+	(void)events;
+	n = epoll_wait(fd, evs, (int)ARRAY_SIZE(evs), 0);
+	for (int i = 0; i < n; i++) {
+		kick |= evs[i].data.u32 == VB_KICK;
+		timer |= evs[i].data.u32 == VB_TIMER;
+		sock |= evs[i].data.u32 == VB_SOCK;
+	}
+	if (kick)
+		b_take(v);
+	if (timer)
+		timer_tick(v);
+	if (sock)
+		bchan_rx(v);
+}
+
+static int virt_bchan_attach(struct span *sp)
+{
+	struct vspan *v = sp->be;
+
+	return loop_fd_listen(sp->bloop, v->bep, LOOP_READ, bep_handler, v);
+}
+
+static void virt_bchan_detach(struct span *sp)
+{
+	struct vspan *v = sp->be;
+
+	loop_fd_forget(sp->bloop, v->bep);
 }
 
 static int virt_bchan_read(struct span *sp, unsigned ts, uint8_t *block)
@@ -234,7 +343,7 @@ static int virt_dchan_read(struct span *sp, void *buf, size_t size, size_t *lenp
 	}
 	if ((size_t)n > size)
 		return EMSGSIZE;
-	v->st.dframes_rx++;
+	v->dframes_rx++;
 	*lenp = (size_t)n;
 	return 0;
 }
@@ -251,7 +360,7 @@ static int virt_dchan_write(struct span *sp, const void *buf, size_t len)
 		loop_defer(sp->loop, &v->lost, vspan_lost, v);
 		return ENOTCONN;
 	}
-	v->st.dframes_tx++;
+	v->dframes_tx++;
 	return 0;
 }
 
@@ -261,11 +370,13 @@ static void connect_retry(void *arg);
 
 static void vspan_down(struct vspan *v)
 {
-	struct loop *l = v->sp->loop;
-
-	fd_close(l, &v->dfd);
-	fd_close(l, &v->bfd);
-	fill_idle(v, &v->rx);
+	fd_close(v->sp->loop, &v->dfd);
+	if (v->bnew >= 0)
+		close(v->bnew);
+	v->bnew = -1;
+	if (v->bup)
+		b_handover(v, VB_DROP);
+	v->bup = false;
 }
 
 /* The cable is pulled: both connections go, red alarm, try again. */
@@ -275,7 +386,7 @@ static void vspan_lost(void *arg)
 	struct span *sp = v->sp;
 
 	loop_defer_cancel(sp->loop, &v->lost);
-	if (v->dfd < 0 && v->bfd < 0)
+	if (v->dfd < 0 && v->bnew < 0 && !v->bup)
 		return;
 	LOGW(sp->ctx, "virtual span: peer gone");
 	vspan_down(v);
@@ -302,14 +413,14 @@ static int vspan_start(struct vspan *v)
 	int err;
 
 	err = dchan_listen(v);
-	if (!err)
-		err = loop_fd_listen(sp->loop, v->bfd, LOOP_READ, bchan_handler, v);
 	if (err) {
 		vspan_down(v);
 		return err;
 	}
-	v->st.connects++;
-	v->tick = 0;
+	b_handover(v, v->bnew);
+	v->bnew = -1;
+	v->bup = true;
+	v->connects++;
 	LOGI(sp->ctx, "virtual span up (%s, clock %s)", sp->conf.listen ? "listening" : "connected",
 	     sp->conf.clock_master ? "master" : "slave");
 	span_report_alarms(sp, 0);
@@ -349,7 +460,7 @@ static void connect_retry(void *arg)
 
 	err = connect_one(v, 'D', &v->dfd);
 	if (!err) {
-		err = connect_one(v, 'B', &v->bfd);
+		err = connect_one(v, 'B', &v->bnew);
 		if (err) {
 			close(v->dfd);
 			v->dfd = -1;
@@ -381,13 +492,13 @@ static void hello_handler(int fd, unsigned events, void *arg)
 	loop_fd_forget(sp->loop, fd);
 	if (n == (ssize_t)sizeof(h) && h.magic == VIRT_MAGIC && h.version == VIRT_VERSION &&
 	    h.type == sp->conf.type && (h.kind == 'D' || h.kind == 'B'))
-		slot = h.kind == 'D' ? &v->dfd : &v->bfd;
+		slot = h.kind == 'D' ? &v->dfd : &v->bnew;
 	if (!slot) {
 		LOGW(sp->ctx, "virtual span: peer hello rejected (E1/T1 mismatch or not a span)");
 		close(fd);
 		return;
 	}
-	if (*slot >= 0) /* the peer came back before we noticed it went */
+	if (*slot >= 0 || (h.kind == 'B' && v->bup)) /* the peer came back before we noticed */
 		vspan_lost(v);
 	*slot = fd;
 	if (vspan_up(v) && vspan_start(v))
@@ -432,27 +543,51 @@ static int listen_open(struct vspan *v)
 	return loop_fd_listen(sp->loop, v->lfd, LOOP_READ, accept_handler, v);
 }
 
-static int clock_open(struct vspan *v)
+/* The B side's private set: the kick eventfd and, on the clock master, the timerfd. */
+static int bside_open(struct vspan *v)
 {
 	struct itimerspec its = { { 0, SPAN_TICK_MS * 1000000L }, { 0, SPAN_TICK_MS * 1000000L } };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = VB_KICK };
 
+	v->bep = epoll_create1(EPOLL_CLOEXEC);
+	v->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (v->bep < 0 || v->kick < 0 || epoll_ctl(v->bep, EPOLL_CTL_ADD, v->kick, &ev))
+		return errno;
+	if (!v->sp->conf.clock_master)
+		return 0;
 	v->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (v->tfd < 0)
+	ev.data.u32 = VB_TIMER;
+	if (v->tfd < 0 || timerfd_settime(v->tfd, 0, &its, NULL) < 0 ||
+	    epoll_ctl(v->bep, EPOLL_CTL_ADD, v->tfd, &ev))
 		return errno;
-	if (timerfd_settime(v->tfd, 0, &its, NULL) < 0)
-		return errno;
-	return loop_fd_listen(v->sp->loop, v->tfd, LOOP_READ, timer_handler, v);
+	return 0;
 }
 
+static void fd_drop(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* span.c detached the B side first: both sides are ours here. */
 static void virt_close(struct span *sp)
 {
 	struct vspan *v = sp->be;
 	struct loop *l = sp->loop;
+	int nfd;
 
 	tmr_cancel(&v->retry);
 	loop_defer_cancel(l, &v->lost);
 	vspan_down(v);
-	fd_close(l, &v->tfd);
+	v->bup = false;
+	nfd = atomic_exchange(&v->b_next, VB_NONE);
+	if (nfd >= 0)
+		close(nfd);
+	b_close(v);
+	fd_drop(&v->tfd);
+	fd_drop(&v->kick);
+	fd_drop(&v->bep);
 	fd_close(l, &v->lfd);
 	for (int i = 0; i < NPENDING; i++)
 		fd_close(l, &v->pending[i]);
@@ -469,15 +604,14 @@ static int virt_open(struct span *sp)
 
 	fill_idle(v, &v->rx);
 	fill_idle(v, &v->tx);
+	v->tick = 0;
 	sp->alarms = SPAN_ALARM_RED; /* until the peer is there */
-	if (sp->conf.clock_master) {
-		err = clock_open(v);
-		if (err)
-			goto out;
-	}
+	err = bside_open(v);
+	if (err)
+		goto out;
 	if (v->paired) {
 		v->dfd = v->pair_d;
-		v->bfd = v->pair_b;
+		v->bnew = v->pair_b;
 		v->pair_d = v->pair_b = -1;
 		err = vspan_start(v);
 	} else if (sp->conf.listen) {
@@ -514,6 +648,8 @@ const struct span_ops span_virtual_ops = {
 	.bchan_write = virt_bchan_write,
 	.ec_set = NULL, /* nothing echoes on a socket */
 	.dchan_watch = virt_dchan_watch,
+	.bchan_attach = virt_bchan_attach,
+	.bchan_detach = virt_bchan_detach,
 };
 
 int span_virtual_alloc(struct span **spp, const struct span_conf *conf, struct loop *loop)
@@ -532,6 +668,8 @@ int span_virtual_alloc(struct span **spp, const struct span_conf *conf, struct l
 	}
 	v->sp = sp;
 	v->lfd = v->dfd = v->bfd = v->tfd = v->pair_d = v->pair_b = -1;
+	v->bnew = v->bep = v->kick = -1;
+	atomic_init(&v->b_next, VB_NONE);
 	for (int i = 0; i < NPENDING; i++)
 		v->pending[i] = -1;
 	v->nslots = span_type_nslots(conf->type);
@@ -572,7 +710,12 @@ int span_virtual_pair(struct span *a, struct span *b)
 
 void span_virtual_stats(const struct span *sp, struct virt_stats *st)
 {
-	const struct vspan *v = sp->be;
+	struct vspan *v = sp->be;
 
-	*st = v->st;
+	st->ticks_tx = atomic_load_explicit(&v->ticks_tx, memory_order_relaxed);
+	st->ticks_rx = atomic_load_explicit(&v->ticks_rx, memory_order_relaxed);
+	st->slips = atomic_load_explicit(&v->slips, memory_order_relaxed);
+	st->dframes_tx = v->dframes_tx;
+	st->dframes_rx = v->dframes_rx;
+	st->connects = v->connects;
 }

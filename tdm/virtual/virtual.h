@@ -17,7 +17,12 @@
  * alarm; reconnecting clears it. span_virtual_pair() joins two in-process spans
  * over socketpairs instead (no reconnect then).
  *
- * Threading: as struct span (one loop).
+ * Threading: as struct span: the D socket, the listening/connecting and the
+ * alarms on the span's loop; the B socket and the master's timerfd on the B
+ * loop (behind one private epoll set, so span_bchan_attach() moves them with
+ * one registration). A B socket found by the D side (connect, accept,
+ * reconnect) reaches the B side through an atomic slot and an eventfd; the B
+ * side closes the sockets it took. span_virtual_stats(): on the span's loop.
  */
 #ifndef TANDEM_TDM_VIRTUAL_H
 #define TANDEM_TDM_VIRTUAL_H

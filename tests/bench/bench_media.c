@@ -187,7 +187,7 @@ static int gen_init(struct gen *g, unsigned n, unsigned trial)
 	return 0;
 }
 
-/* Accepts each span's D and B connections (after the worker opened its spans). */
+/* Accepts each span's D and B connections (after the spans were opened). */
 static int gen_accept(struct gen *g)
 {
 	uint64_t t0 = ns_now();
@@ -548,8 +548,11 @@ static int trial_engine(unsigned n, unsigned trial, struct result *r)
 		err = media_engine_alloc(&e, &ec, sig, ev_ignore, NULL);
 	if (!err && !(sps = calloc(g.nspans, sizeof(*sps))))
 		err = ENOMEM;
+	/* Spans live on the signalling loop (D-channel, link); the worker gets their tick. */
 	if (!err)
-		err = make_spans(sps, g.nspans, trial, media_engine_loop(e, 0));
+		err = make_spans(sps, g.nspans, trial, sig);
+	for (unsigned s = 0; !err && s < g.nspans; s++)
+		err = span_open(sps[s]);
 	for (unsigned s = 0; !err && s < g.nspans; s++)
 		err = media_engine_add_span(e, 0, sps[s]);
 	if (!err)

@@ -1,7 +1,9 @@
 /* Unit tests for media/engine: one worker, channels on a virtual span pair.
  * The test side (this thread) is the signalling loop, the span's clock master
  * and the RTP peer: it puts audio/DTMF on timeslots and RTP on sockets, and
- * checks what comes out the other side, in real time (20 ms ticks). */
+ * checks what comes out the other side, in real time (20 ms ticks). Both spans
+ * are opened on the signalling loop; the engine's span (a) gives only its
+ * B-channel tick to the worker, so its D-channel (libpri) stays here. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/prctl.h>
 
@@ -26,12 +29,13 @@
 #include "media/engine/engine.h"
 #include "media/rtp/rtp.h"
 #include "media/rtp/srtp.h"
+#include "tdm/pri/pri.h"
 #include "tdm/virtual/virtual.h"
 
 /* Allocation counting on the media thread ("media0"): plain build only (ASan has its
  * own allocator, there the count stays 0 and the test says so). */
 static atomic_ulong n_media_alloc;
-#if !defined(__SANITIZE_ADDRESS__)
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 extern void *__libc_malloc(size_t n);
 extern void *__libc_calloc(size_t n, size_t m);
 extern void *__libc_realloc(void *p, size_t n);
@@ -70,7 +74,7 @@ void *realloc(void *p, size_t n)
 struct fx {
 	struct loop *sig;
 	struct media_engine *e;
-	struct span *a, *b; /* a: the worker's (slave), b: ours (master) */
+	struct span *a, *b; /* a: the engine's (slave, tick on the worker), b: ours (master) */
 	struct media_chan *ch;
 	int peer;         /* our RTP socket */
 	struct sa eng_sa; /* the engine's RTP address */
@@ -101,6 +105,13 @@ struct fx {
 	unsigned ndigits;
 	struct media_ev ev[MAXEV];
 	unsigned nev;
+	/* PRI on the same spans, on this (signalling) thread */
+	struct tpri *tp_a, *tp_b;
+	unsigned up_a, up_b, ring_b, answer_a, hangup_a, hangup_b, wrong_thread;
+	int cause_a;
+	struct tpri_call *call_a;
+	pthread_t sig_th;
+	unsigned a_ticks; /* span a's tick back on this loop after removal */
 };
 
 static void digits_h(void *arg, const char *d, int len)
@@ -261,15 +272,19 @@ static int setup(void **state)
 	span_conf_default(&ca, 1, SPAN_E1);
 	cb = ca;
 	cb.clock_master = true;
-	assert_int_equal(span_virtual_alloc(&f->a, &ca, media_engine_loop(f->e, 0)), 0);
+	assert_int_equal(span_virtual_alloc(&f->a, &ca, f->sig), 0);
 	assert_int_equal(span_virtual_alloc(&f->b, &cb, f->sig), 0);
 	assert_int_equal(span_virtual_pair(f->a, f->b), 0);
-	assert_int_equal(media_engine_add_span(f->e, 0, f->a), 0);
 	span_set_tick_handler(f->b, b_tick, f);
 	dtmf_rx_init(&f->drx, digits_h, f);
 	assert_int_equal(dtmf_gen_init(&f->gen, NULL), 0);
+	assert_int_equal(media_engine_add_span(f->e, 0, f->a), EINVAL); /* not open yet */
+	assert_int_equal(span_open(f->a), 0);
 	assert_int_equal(span_open(f->b), 0);
 	assert_int_equal(media_engine_start(f->e), 0);
+	/* Given while the engine runs, open and up: the worker takes the tick. */
+	assert_int_equal(media_engine_add_span(f->e, 0, f->a), 0);
+	assert_int_equal(media_engine_add_span(f->e, 0, f->a), EINVAL);
 	*state = f;
 	return 0;
 }
@@ -279,6 +294,8 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	f->e = mem_deref(f->e);
+	f->tp_a = mem_deref(f->tp_a);
+	f->tp_b = mem_deref(f->tp_b);
 	f->a = mem_deref(f->a);
 	f->b = mem_deref(f->b);
 	if (f->peer > 0)
@@ -614,6 +631,149 @@ static void test_no_alloc_per_block(void **state)
 	assert_int_equal(a1 - a0, 0);
 }
 
+/* ---- PRI on the signalling loop while the worker carries the audio ---- */
+
+static void pri_h(struct tpri *tp, const struct tpri_event *ev, void *arg)
+{
+	struct fx *f = arg;
+	bool is_a = tp == f->tp_a;
+
+	if (!pthread_equal(pthread_self(), f->sig_th))
+		f->wrong_thread++;
+	switch (ev->type) {
+	case TPRI_EV_DCHAN_UP:
+		is_a ? f->up_a++ : f->up_b++;
+		break;
+	case TPRI_EV_RING:
+		f->ring_b++;
+		assert_int_equal(tpri_call_alerting(ev->call, true), 0);
+		assert_int_equal(tpri_call_answer(ev->call), 0);
+		break;
+	case TPRI_EV_ANSWER:
+		f->answer_a++;
+		break;
+	case TPRI_EV_HANGUP:
+		if (is_a) {
+			f->hangup_a++;
+			f->cause_a = ev->cause;
+		} else {
+			f->hangup_b++;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void run_until(struct fx *f, const unsigned *v, unsigned want)
+{
+	uint64_t t0 = loop_clock_ms();
+
+	while (*v < want && loop_clock_ms() - t0 < 3000)
+		assert_int_equal(loop_run_once(f->sig, 20), 0);
+	assert_true(*v >= want);
+}
+
+/* libpri on both spans' D-channels (this thread) brings the link up and a call through
+ * SETUP ... CONNECT ... RELEASE while the worker carries a 1 kHz tone both ways on the
+ * call's timeslot of the same span. */
+static void test_pri_and_audio(void **state)
+{
+	struct fx *f = *state;
+	struct tpri_conf cpe = {.node = TPRI_CPE, .sw = TPRI_SW_EUROISDN_E1, .t200 = 200};
+	struct tpri_conf net = {.node = TPRI_NET, .sw = TPRI_SW_EUROISDN_E1, .t200 = 200};
+	struct tpri_number called = {.digits = "5551234", .ton = TPRI_TON_NATIONAL,
+	                             .npi = TPRI_NPI_E164};
+	struct media_chan_stats st;
+	double freq, rms;
+
+	f->sig_th = pthread_self();
+	assert_int_equal(tpri_alloc(&f->tp_a, f->a, &cpe, pri_h, f), 0);
+	assert_int_equal(tpri_alloc(&f->tp_b, f->b, &net, pri_h, f), 0);
+	run_until(f, &f->up_a, 1);
+	run_until(f, &f->up_b, 1);
+	assert_int_equal(tpri_call_place(&f->call_a, f->tp_a, 1, true, &called, NULL), 0);
+	chan_open(f, 0);
+	f->ts_freq = 1000;
+	f->rtp_on = true;
+	f->rtp_freq = 1000;
+	run_until(f, &f->answer_a, 1);
+	assert_int_equal(f->ring_b, 1);
+	run_ticks(f, 30);
+	measure(f->rtp_rx, f->rtp_n, 800, &freq, &rms);
+	print_message("during the call: timeslot -> RTP %.1f Hz rms %.0f\n", freq, rms);
+	assert_true(fabs(freq - 1000) < 20 && rms > 4000 && rms < 7000);
+	measure(f->tdm_rx, f->tdm_n, 800, &freq, &rms);
+	print_message("during the call: RTP -> timeslot %.1f Hz rms %.0f\n", freq, rms);
+	assert_true(fabs(freq - 1000) < 20 && rms > 4000 && rms < 7000);
+	assert_int_equal(tpri_call_hangup(f->call_a, 16), 0);
+	run_until(f, &f->hangup_a, 1);
+	run_until(f, &f->hangup_b, 1);
+	assert_int_equal(f->cause_a, 16);
+	assert_int_equal(f->wrong_thread, 0);
+	assert_true(tpri_dchan_up(f->tp_a) && tpri_dchan_up(f->tp_b));
+	stop_chan(f, &st);
+	assert_true(st.rtp_rx >= 25);
+}
+
+static void a_tick(struct span *sp, uint32_t tick, void *arg)
+{
+	struct fx *f = arg;
+
+	(void)sp;
+	(void)tick;
+	if (pthread_equal(pthread_self(), f->sig_th))
+		f->a_ticks++;
+	else
+		f->wrong_thread++;
+}
+
+/* Removal: refused while a channel runs; then SPAN_REMOVED, after which the span ticks on
+ * the signalling loop again and takes no channel; and it can be given back. */
+static void test_remove_span(void **state)
+{
+	struct fx *f = *state;
+	struct media_chan_stats st;
+	struct media_chan_params p = {.span = f->a, .ts = 2, .rtp_fd = 99, .rtcp_fd = -1};
+	struct media_chan *c2 = NULL;
+	const struct media_ev *ev;
+	uint64_t t0;
+
+	f->sig_th = pthread_self();
+	chan_open(f, 0);
+	run_ticks(f, 5);
+	assert_int_equal(media_engine_remove_span(f->e, f->a), EBUSY);
+	stop_chan(f, &st);
+	assert_int_equal(media_engine_remove_span(f->e, f->a), 0);
+	assert_int_equal(media_engine_remove_span(f->e, f->a), ENOENT);
+	assert_int_equal(media_chan_start(&c2, f->e, &p), EINVAL);
+	t0 = loop_clock_ms();
+	while (!find_ev(f, MEDIA_EV_SPAN_REMOVED) && loop_clock_ms() - t0 < 2000)
+		assert_int_equal(loop_run_once(f->sig, 20), 0);
+	ev = find_ev(f, MEDIA_EV_SPAN_REMOVED);
+	assert_non_null(ev);
+	assert_ptr_equal(ev->span, f->a);
+	assert_ptr_equal(f->a->bloop, f->sig);
+	span_set_tick_handler(f->a, a_tick, f);
+	run_ticks(f, 10);
+	print_message("span ticks on the signalling loop after removal: %u\n", f->a_ticks);
+	assert_true(f->a_ticks >= 8);
+	assert_int_equal(f->wrong_thread, 0);
+	/* given again: the worker carries audio on it again */
+	span_set_tick_handler(f->a, NULL, NULL);
+	assert_int_equal(media_engine_add_span(f->e, 0, f->a), 0);
+	f->nev = 0;
+	if (f->peer > 0)
+		close(f->peer);
+	chan_open(f, 0);
+	f->rtp_on = true;
+	f->rtp_pkts = 0;
+	run_ticks(f, 15);
+	assert_true(f->rtp_pkts >= 10);
+	stop_chan(f, &st);
+	assert_true(st.rtp_rx >= 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -626,6 +786,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_repoint, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_te_keeps_inband, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_alloc_per_block, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pri_and_audio, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_span, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -476,6 +476,71 @@ static void test_pri_over_dahdi(void **state)
 	loop_free(l);
 }
 
+/*
+ * Two loops: the D-channel (and alarms) on the span's loop, the B-channels' set
+ * on a second one. An alarm event on a B-channel is fetched by the B side but
+ * told only from the D-channel's own event.
+ */
+static void test_two_loops(void **state)
+{
+	struct loop *l, *lb;
+	struct watch w;
+	struct span *sp;
+	struct fchan *d;
+	uint8_t f[6] = { 0x00, 0x01, 0x7f, 0x00, 0xaa, 0xbb }, b[SPAN_BLOCK];
+	unsigned alarms0;
+
+	(void)state;
+	setup_dev();
+	assert_int_equal(loop_alloc(&l), 0);
+	assert_int_equal(loop_alloc(&lb), 0);
+	sp = open_span(l, &w, 0);
+	d = by_chan(47);
+	assert_int_equal(span_set_bchan_loop(sp, lb), 0);
+
+	memset(b, 1, sizeof(b));
+	assert_int_equal(send(by_chan(32)->peer, b, sizeof(b), 0), SPAN_BLOCK);
+	assert_int_equal(send(d->peer, f, sizeof(f), 0), (ssize_t)sizeof(f));
+	for (int i = 0; i < 5; i++)
+		loop_run_once(l, 10);
+	assert_int_equal(w.dframes, 1);
+	assert_int_equal(w.ticks, 0); /* not on the span's loop any more */
+	for (int i = 0; i < 5 && !w.ticks; i++)
+		loop_run_once(lb, 10);
+	assert_int_equal(w.ticks, 1);
+	assert_int_equal(w.dframes, 1);
+
+	/* The card raises red: the event shows on a B-channel and on the D-channel. */
+	alarms0 = w.alarm_events;
+	dev.alarms = DAHDI_ALARM_RED;
+	by_chan(32)->events[by_chan(32)->nev++] = DAHDI_EVENT_ALARM;
+	assert_int_equal(send(by_chan(32)->peer, b, sizeof(b), 0), SPAN_BLOCK);
+	for (int i = 0; i < 5 && by_chan(32)->nev; i++)
+		loop_run_once(lb, 10);
+	assert_int_equal(by_chan(32)->nev, 0); /* fetched by the B side... */
+	assert_int_equal(w.alarm_events, alarms0); /* ...but not told from there */
+	d->events[d->nev++] = DAHDI_EVENT_ALARM;
+	assert_int_equal(send(d->peer, f, sizeof(f), 0), (ssize_t)sizeof(f));
+	for (int i = 0; i < 5 && w.dframes < 2; i++)
+		loop_run_once(l, 10);
+	assert_int_equal(w.last_alarms, SPAN_ALARM_RED);
+	assert_int_equal(w.alarm_events, alarms0 + 1);
+
+	/* Closing with the B side away is refused; back home, the span's loop ticks. */
+	span_close(sp);
+	assert_int_equal(dev.closes, 0);
+	assert_int_equal(span_set_bchan_loop(sp, l), 0);
+	w.ticks = 0;
+	assert_int_equal(send(by_chan(32)->peer, b, sizeof(b), 0), SPAN_BLOCK);
+	for (int i = 0; i < 5 && !w.ticks; i++)
+		loop_run_once(l, 10);
+	assert_true(w.ticks >= 1);
+	mem_deref(sp);
+	assert_int_equal(dev.closes, dev.opens);
+	loop_free(lb);
+	loop_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_dframes_and_events),
 		cmocka_unit_test(test_bchan_ticks_and_ec),
 		cmocka_unit_test(test_pri_over_dahdi),
+		cmocka_unit_test(test_two_loops),
 	};
 
 	log_init("test_span_dahdi", false, LOG_LVL_WARN);

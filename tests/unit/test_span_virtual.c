@@ -1,7 +1,8 @@
 /*
  * Unit tests for tdm/span and tdm/virtual: system.conf parsing, D-channel frames
  * keeping their boundaries, B-channel ticks paced by the master's clock, every
- * timeslot in one message on the wire, red alarm on peer loss and recovery.
+ * timeslot in one message on the wire, red alarm on peer loss and recovery, and
+ * a span whose D-channel runs on one thread's loop and B-channel tick on another's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -678,6 +681,162 @@ static void test_type_mismatch(void **state)
 	loop_free(l);
 }
 
+/* ---- two loops: D-channel here, B-channel tick on another thread ---- */
+
+enum { BT_NONE, BT_ATTACH, BT_DETACH, BT_QUIT };
+
+struct bthread {
+	struct loop *loop;
+	pthread_t th;
+	struct span *sp;
+	_Atomic int cmd;
+	_Atomic int done;
+	bool run;
+	int err;
+};
+
+static pthread_t g_main;
+static atomic_uint d_main, d_other, t_main, t_other;
+
+static void bt_wake(void *arg)
+{
+	struct bthread *bt = arg;
+
+	switch (atomic_exchange(&bt->cmd, BT_NONE)) {
+	case BT_ATTACH:
+		bt->err = span_bchan_attach(bt->sp, bt->loop);
+		break;
+	case BT_DETACH:
+		span_bchan_detach(bt->sp);
+		break;
+	case BT_QUIT:
+		bt->run = false;
+		break;
+	default:
+		return;
+	}
+	atomic_store(&bt->done, 1);
+}
+
+static void *bt_main(void *arg)
+{
+	struct bthread *bt = arg;
+
+	while (bt->run && !loop_run_once(bt->loop, -1))
+		;
+	return NULL;
+}
+
+/* Runs cmd on the other thread, keeping our loop turning meanwhile. */
+static void bt_do(struct bthread *bt, struct loop *l, int cmd)
+{
+	uint64_t end = loop_clock_ms() + 2000;
+
+	atomic_store(&bt->done, 0);
+	atomic_store(&bt->cmd, cmd);
+	loop_wake(bt->loop);
+	while (!atomic_load(&bt->done) && loop_clock_ms() < end)
+		assert_int_equal(loop_run_once(l, 5), 0);
+	assert_true(atomic_load(&bt->done));
+}
+
+static void two_dchan(struct span *sp, void *arg)
+{
+	uint8_t buf[SPAN_DFRAME_MAX];
+	size_t len;
+
+	(void)arg;
+	while (span_dchan_read(sp, buf, sizeof(buf), &len) == 0)
+		atomic_fetch_add(pthread_equal(pthread_self(), g_main) ? &d_main : &d_other, 1);
+}
+
+/* a's tick, on whichever thread runs its B side: echoes the pattern b checks. */
+static void two_tick(struct span *sp, uint32_t tick, void *arg)
+{
+	uint8_t b[SPAN_BLOCK];
+
+	(void)arg;
+	atomic_fetch_add(pthread_equal(pthread_self(), g_main) ? &t_main : &t_other, 1);
+	for (unsigned ts = 1; ts <= SPAN_MAX_TS; ts++) {
+		if (!span_is_bchan(sp, ts))
+			continue;
+		fill_pattern(b, ts, tick);
+		assert_int_equal(span_bchan_write(sp, ts, b), 0);
+	}
+}
+
+static void test_two_loops(void **state)
+{
+	static const uint8_t frame[] = { 0x02, 0x01, 0x7f, 0x00, 0x00 };
+	struct bthread bt = { 0 };
+	struct loop *l;
+	struct two t;
+	struct watch wb;
+
+	(void)state;
+	g_main = pthread_self();
+	assert_int_equal(loop_alloc(&l), 0);
+	assert_int_equal(loop_alloc(&bt.loop), 0);
+	loop_set_wake_handler(bt.loop, bt_wake, &bt);
+	bt.run = true;
+	assert_int_equal(pthread_create(&bt.th, NULL, bt_main, &bt), 0);
+	pair_listen(l, &t, SPAN_E1, false); /* a listens (clock slave), b connects (master) */
+	bt.sp = t.a;
+	span_set_dchan_handler(t.a, two_dchan, NULL);
+	span_set_tick_handler(t.a, two_tick, NULL);
+	watch_span(t.b, &wb);
+	assert_int_equal(span_open(t.a), 0);
+	assert_int_equal(span_open(t.b), 0);
+	/* Hand a's B side over while the link comes up: detach here, attach there. */
+	span_bchan_detach(t.a);
+	assert_null(t.a->bloop);
+	bt_do(&bt, l, BT_ATTACH);
+	assert_int_equal(bt.err, 0);
+	assert_ptr_equal(t.a->bloop, bt.loop);
+	assert_true(run_until(l, both_up, &t, 2000));
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(span_dchan_write(t.b, frame, sizeof(frame)), 0);
+	run_for(l, 300);
+	print_message("D frames on the signalling thread %u (other %u); ticks on the B thread %u "
+		      "(signalling %u); blocks back %u good, %u bad\n",
+		      atomic_load(&d_main), atomic_load(&d_other), atomic_load(&t_other),
+		      atomic_load(&t_main), wb.good_blocks, wb.bad_blocks);
+	assert_int_equal(atomic_load(&d_main), 3);
+	assert_int_equal(atomic_load(&d_other), 0);
+	assert_true(atomic_load(&t_other) >= 8);
+	assert_int_equal(atomic_load(&t_main), 0);
+	assert_true(wb.good_blocks >= 8 * 30);
+	assert_int_equal(wb.bad_blocks, 0);
+
+	/* Closing with the B side elsewhere is refused. */
+	span_close(t.a);
+	assert_true(t.a->open);
+	/* The peer goes and comes back: the new B socket reaches the other thread. */
+	span_close(t.b);
+	assert_true(run_until(l, a_red, &t, 1000));
+	assert_int_equal(span_open(t.b), 0);
+	assert_true(run_until(l, both_up, &t, 2000));
+	atomic_store(&t_other, 0);
+	run_for(l, 200);
+	assert_true(atomic_load(&t_other) >= 5);
+	assert_int_equal(atomic_load(&t_main), 0);
+
+	/* And back: detach there, attach here; the tick now runs on this thread. */
+	bt_do(&bt, l, BT_DETACH);
+	assert_int_equal(span_bchan_attach(t.a, l), 0);
+	atomic_store(&t_other, 0);
+	run_for(l, 200);
+	assert_true(atomic_load(&t_main) >= 5);
+	assert_int_equal(atomic_load(&t_other), 0);
+
+	bt_do(&bt, l, BT_QUIT);
+	pthread_join(bt.th, NULL);
+	mem_deref(t.b);
+	mem_deref(t.a);
+	loop_free(bt.loop);
+	loop_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -685,7 +844,7 @@ int main(void)
 		cmocka_unit_test(test_dframes_pair),	    cmocka_unit_test(test_bchan_pacing),
 		cmocka_unit_test(test_red_alarm_reconnect), cmocka_unit_test(test_wire_e1),
 		cmocka_unit_test(test_wire_t1),		    cmocka_unit_test(test_type_mismatch),
-		cmocka_unit_test(test_dchan_early),
+		cmocka_unit_test(test_dchan_early),	    cmocka_unit_test(test_two_loops),
 	};
 
 	log_init("test_span_virtual", false, LOG_LVL_WARN);
