@@ -6,6 +6,7 @@ pstnsim (the exchange) on a virtual E1 as in test_gateway.py.
 """
 import json
 import os
+import re
 import socket
 import sqlite3
 import stat
@@ -172,13 +173,14 @@ def wait_until(pred, timeout=10.0):
 def ops_gateway_config(tmp_path):
     """The demo configuration with its ops paths and ports moved into the test's own."""
     span_addr = f"@tandem-e2e-{uuid.uuid4().hex[:12]}"
-    port, metrics = free_port(), free_port(kind=socket.SOCK_STREAM)
+    port = free_port()
     sock, db = str(tmp_path / "ctl.sock"), str(tmp_path / "cdr.db")
+    # gw_config already moves the demo's ctl socket, CDR file and metrics port into the test's own
     text = open(gw_config(tmp_path, port, span_addr)).read()
-    for old, new in (("/tmp/tandem-ctl.sock", sock), ("127.0.0.1:9469", f"127.0.0.1:{metrics}"),
-                     ("/tmp/tandem-cdr.db", db)):
-        assert old in text, old  # the demo file documents all three
-        text = text.replace(old, new)
+    assert f"socket: {sock}" in text and f"path: {db}" in text, text
+    m = re.search(r"^metrics:\n  listen: 127\.0\.0\.1:(\d+)", text, re.M)
+    assert m, text
+    metrics = int(m.group(1))
     cfg = tmp_path / "tandem.yaml"
     cfg.write_text(text)
     return str(cfg), span_addr, port, sock, db, metrics

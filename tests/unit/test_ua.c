@@ -835,7 +835,9 @@ static void test_uas_422_and_420(void **state)
 	assert_false(sip_msg_has_token(m, SIP_HDR_UNSUPPORTED, "100rel"));
 	mem_deref(m);
 
-	/* An INVITE without Contact (RFC 4475 inv2543) is a 400, not a 500 (§8.1.1.8). */
+	/* An INVITE without Contact (RFC 4475 inv2543, RFC 2543 style) is accepted, the From
+	 * URI standing for the remote target; it used to get a 500. */
+	e.prov_code = 180;
 	peer_send(&e, "INVITE sip:ua@127.0.0.1:%U SIP/2.0\n"
 	              "Via: SIP/2.0/UDP 127.0.0.1:%P;branch=z9hG4bKnc1;rport\n"
 	              "Max-Forwards: 70\nTo: <sip:ua@127.0.0.1>\nFrom: <sip:t@127.0.0.1>;tag=s3\n"
@@ -846,8 +848,9 @@ static void test_uas_422_and_420(void **state)
 		m = peer_recv(&e, 2000);
 	}
 	assert_non_null(m);
-	assert_int_equal(m->scode, 400);
-	assert_int_equal(e.news, 0);
+	assert_int_equal(m->scode, 180);
+	assert_int_equal(e.news, 1);
+	assert_string_equal(sip_dialog_remote_target(sip_sess_dialog(e.sess)), "sip:t@127.0.0.1");
 	mem_deref(m);
 	env_down(&e);
 }

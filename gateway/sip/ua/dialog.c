@@ -257,6 +257,12 @@ int sip_dialog_alloc_uas(struct sip_dialog **dlgp, struct sip_ua *ua, const stru
 	if (!dlg->callid || !dlg->rtag || !dlg->rhdr || !dlg->lhdr || (contact && !dlg->contact))
 		goto out;
 	err = sip_dialog_refresh_target(dlg, req);
+	if (err == ENOENT) {
+		/* No Contact: an RFC 2543 client (RFC 4475 inv2543). As RFC 2543 did,
+		 * requests go back to the From URI. */
+		dlg->rtarget = pldup(req->from.uri_pl);
+		err = dlg->rtarget ? 0 : ENOMEM;
+	}
 	if (err)
 		goto out;
 	err = routes_set(dlg, req, false);

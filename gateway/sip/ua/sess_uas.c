@@ -72,11 +72,7 @@ void ua_sess_incoming(struct sip_ua *ua, struct sip_tsx *stx, const struct sip_m
 	ua->sessh(s, msg, ua->sessarg);
 	return;
 fail:
-	/* ENOENT: no Contact, which an INVITE must carry (§8.1.1.8); EBADMSG: a bad one */
-	if (err == ENOENT)
-		ua_reply(ua, stx, 400, "Missing Contact header", NULL, NULL, NULL, NULL, 0);
-	else
-		ua_reply(ua, stx, err == EBADMSG ? 400 : 500, NULL, NULL, NULL, NULL, NULL, 0);
+	ua_reply(ua, stx, err == EBADMSG ? 400 : 500, NULL, NULL, NULL, NULL, NULL, 0);
 	if (s) {
 		s->app_closed = true;
 		ua_sess_terminate(s, err, 500, NULL);
