@@ -8,76 +8,14 @@
 #include "sip/msg/msg.h"
 #include "sip/msg/msg_int.h"
 
-/* IPv4address: four dotted decimal octets. */
-static bool ipv4_ok(const char *p, const char *e)
-{
-	for (int i = 0; i < 4; i++) {
-		unsigned v = 0, n = 0;
-
-		if (i && (p == e || *p++ != '.'))
-			return false;
-		for (; p < e && CC(*p, CC_DIGIT) && n < 4; p++, n++)
-			v = v * 10 + (unsigned)(*p - '0');
-		if (!n || n > 3 || v > 255)
-			return false;
-	}
-	return p == e;
-}
-
-/* IPv6address (RFC 4291 §2.2): eight groups, or fewer around one "::",
- * optionally ending in an IPv4 address. (inet_pton costs a copy and a
- * libc call per Via; this is on the fast path.) */
-static bool ipv6_ok(const char *p, const char *e)
-{
-	unsigned groups = 0;
-	bool dcolon = false;
-
-	if (e - p >= 2 && p[0] == ':' && p[1] == ':') {
-		dcolon = true;
-		p += 2;
-		if (p == e)
-			return true;
-	}
-	for (;;) {
-		const char *s = p;
-		unsigned n = 0;
-
-		while (p < e && CC(*p, CC_HEX) && n < 5) {
-			p++;
-			n++;
-		}
-		if (p < e && *p == '.') {
-			if (!ipv4_ok(s, e))
-				return false;
-			groups += 2;
-			break;
-		}
-		if (n == 0 || n > 4)
-			return false;
-		groups++;
-		if (p == e)
-			break;
-		if (*p++ != ':' || p == e)
-			return false;
-		if (*p == ':') {
-			if (dcolon)
-				return false;
-			dcolon = true;
-			if (++p == e)
-				break;
-		}
-	}
-	return dcolon ? groups <= 7 : groups == 8;
-}
-
 /* An IPv4 or IPv6 address, the latter with or without brackets. */
 static bool ip_literal_ok(struct pl a)
 {
 	const char *p = a.p, *e = a.p + a.l;
 
 	if (a.l >= 2 && p[0] == '[' && e[-1] == ']')
-		return ipv6_ok(p + 1, e - 1);
-	return memchr(p, ':', a.l) ? ipv6_ok(p, e) : ipv4_ok(p, e);
+		return sip_ipv6_ok(p + 1, a.l - 2);
+	return memchr(p, ':', a.l) ? sip_ipv6_ok(p, a.l) : sip_ipv4_ok(p, a.l);
 }
 
 /* host = hostname / IPv4address / IPv6reference; returns the end or NULL. */
@@ -87,7 +25,7 @@ static const char *host_end(const char *p, const char *e)
 
 	if (p < e && *p == '[') {
 		const char *c = memchr(p, ']', (size_t)(e - p));
-		if (!c || !ipv6_ok(p + 1, c))
+		if (!c || !sip_ipv6_ok(p + 1, (size_t)(c - p - 1)))
 			return NULL;
 		return c + 1;
 	}

@@ -98,7 +98,7 @@ static bool ipv4_part(const char **pp, const char *end)
 	return true;
 }
 
-static bool ipv4_ok(const char *p, size_t l)
+bool sip_ipv4_ok(const char *p, size_t l)
 {
 	const char *end = p + l;
 
@@ -115,7 +115,7 @@ static bool ipv4_ok(const char *p, size_t l)
  * RFC 3986 IPv6address: eight h16 groups, or fewer with exactly one "::"
  * standing for at least one group; a trailing IPv4 counts as two groups.
  */
-static bool ipv6_ok(const char *p, size_t l)
+bool sip_ipv6_ok(const char *p, size_t l)
 {
 	const char *end = p + l;
 	unsigned groups = 0;
@@ -136,7 +136,7 @@ static bool ipv6_ok(const char *p, size_t l)
 			n++;
 		}
 		if (p < end && *p == '.') {
-			if (!ipv4_ok(s, (size_t)(end - s)))
+			if (!sip_ipv4_ok(s, (size_t)(end - s)))
 				return false;
 			groups += 2;
 			break;
@@ -192,7 +192,7 @@ bool sip_uri_hostname_ok(const char *p, size_t l)
 /*
  * The end of a hostname or IPv4address from p (the run of alphanum, '-',
  * '.'), or NULL if the run is neither: the rules of sip_uri_hostname_ok()
- * checked in the same pass, digits and dots only going to ipv4_ok().
+ * checked in the same pass, digits and dots only going to sip_ipv4_ok().
  */
 static const char *hostname_end(const char *p, const char *end)
 {
@@ -220,7 +220,7 @@ static const char *hostname_end(const char *p, const char *end)
 	if (p == s)
 		return NULL;
 	if (!dash && !(seen & UC_ALPHA))
-		return ipv4_ok(s, (size_t)(p - s)) ? p : NULL;
+		return sip_ipv4_ok(s, (size_t)(p - s)) ? p : NULL;
 	if (label < p) {
 		/* the last label has no dot after it */
 		ok = ok && p[-1] != '-';
@@ -237,7 +237,7 @@ static int take_host(const char **pp, const char *end, struct pl *host)
 	if (p < end && *p == '[') {
 		const char *rb = memchr(p, ']', (size_t)(end - p));
 
-		if (!rb || !ipv6_ok(p + 1, (size_t)(rb - p - 1)))
+		if (!rb || !sip_ipv6_ok(p + 1, (size_t)(rb - p - 1)))
 			return EBADMSG;
 		p = rb + 1;
 	} else if (!(p = hostname_end(s, end))) {

@@ -90,6 +90,11 @@ bool sip_uri_equal(const struct sip_uri *a, const struct sip_uri *b);
  */
 int sip_uri_tel_digits(struct pl number, char *buf, size_t n);
 
+/* IPv4address (RFC 3261: 1*3DIGIT, <= 255) and IPv6address (RFC 3986, RFC 5954:
+ * groups around at most one "::", optional trailing IPv4), without brackets. */
+bool sip_ipv4_ok(const char *p, size_t l);
+bool sip_ipv6_ok(const char *p, size_t l);
+
 /* Unescapes %XX into buf (size n), NUL-terminated (the result may itself
  * contain NULs, e.g. from %00). Returns the length or -1 (bad escape, or
  * length + 1 > n). */
