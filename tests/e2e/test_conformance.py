@@ -1,6 +1,6 @@
 """RFC 4475 and RFC 5118 torture messages through build/sipcheck.
 
-The expected verdicts come from /work/shared/conformance/*/VERDICTS.md
+The expected verdicts come from ../shared/conformance/*/VERDICTS.md (beside the checkout)
 (the RFC text where the table paraphrases it): "valid", or "invalid" with
 the status a UAS answers with (None where the RFC only says "may reject"),
 or "drop" where nothing may be answered.
@@ -13,7 +13,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SIPCHECK = ROOT / "build" / "sipcheck"
-CONF = pathlib.Path(os.environ.get("TANDEM_CONFORMANCE", "/work/shared/conformance"))
+CONF = pathlib.Path(os.environ.get("TANDEM_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
 
 VALID = "valid"
 
