@@ -21,6 +21,7 @@
 #include "core/loop.h"
 #include "core/mem.h"
 #include "registrar/registrar.h"
+#include "provisioning/config.h"
 #include "sip/auth/auth.h"
 #include "sip/ua/ua.h"
 
@@ -81,18 +82,15 @@ static void on_signal(int signo, void *arg)
 	loop_stop(app->loop);
 }
 
+/* TRANSPORT:ADDR[:PORT], parsed as the YAML listen entries are. */
 static int parse_listen(struct sip_ua_config *cfg, const char *arg)
 {
-	const char *c = strchr(arg, ':');
-	struct sip_ua_listen *l;
+	struct cfg_listen l;
 
-	if (!c || cfg->nlisten >= SIP_UA_MAX_LISTEN)
+	if (cfg->nlisten >= SIP_UA_MAX_LISTEN || cfg_parse_listen(arg, &l))
 		return EINVAL;
-	l = &cfg->listen[cfg->nlisten];
-	l->tp = sip_tp_lookup(pl_make(arg, (size_t)(c - arg)));
-	if (l->tp == SIP_TP_NONE || sa_decode(&l->addr, pl_make(c + 1, strlen(c + 1)), 0))
-		return EINVAL;
-	cfg->nlisten++;
+	cfg->listen[cfg->nlisten].tp = l.tp;
+	cfg->listen[cfg->nlisten++].addr = l.addr;
 	return 0;
 }
 
