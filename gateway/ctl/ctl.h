@@ -39,9 +39,7 @@ struct ctl_config {
 #define CTL_DEF_LINE    4096
 #define CTL_DEF_REPLY   (1u << 20)
 #define CTL_DEF_IDLE_MS 60000u
-#ifndef TANDEM_VERSION
-#define TANDEM_VERSION "0.1.0"
-#endif
+#include "core/version.h"
 
 /*
  * A command handler writes its reply members into w: the reply object is

@@ -30,9 +30,7 @@ struct metrics;
 struct metric;
 struct metric_series;
 
-#ifndef TANDEM_VERSION
-#define TANDEM_VERSION "0.1.0" /* also in ctl/ctl.h; one core/version.h would be better */
-#endif
+#include "core/version.h"
 
 #define METRICS_MAX_LABELS  4
 #define METRICS_MAX_SERIES  256
