@@ -11,7 +11,10 @@
  *     address: "udp:192.0.2.10:5060"   # TRANSPORT:ADDRESS[:PORT], as sip.listen
  * registrar:
  *   db: /var/lib/tandem/registrations.db   # SQLite file [":memory:": lost on restart]
- *   md5_only: false                        # offer MD5 challenges only
+ *   digest_algorithms: [sha-256, md5]      # challenges (401 and 407) in this order
+ *       of md5, sha-256, sha-512-256 [sha-256, md5]. SIPp 3.6 and sipsak answer only
+ *       the first challenge and know only MD5: md5 first; baresip 1.0 fails on any
+ *       challenge that is not MD5: [md5].
  */
 #include "provisioning/cfg_int.h"
 
@@ -190,16 +193,60 @@ void cfg_free_trunks(struct tandem_config *cfg)
 	cfg->ntrunks = 0;
 }
 
+/* The names a config may give: the RFC 8760 tokens, lowercase. */
+static const struct {
+	const char *name;
+	enum sip_digest_alg alg;
+} digest_names[] = {
+    {"md5", SIP_DIGEST_MD5},
+    {"sha-256", SIP_DIGEST_SHA256},
+    {"sha-512-256", SIP_DIGEST_SHA512_256},
+};
+
+static int load_digest_algs(struct ycfg *y, yaml_node_t *n, struct sip_digest_algs *out)
+{
+	struct sip_digest_algs algs = {.n = 0};
+	size_t cnt;
+
+	if (ycfg_seq_len(y, n, &cnt))
+		return EINVAL;
+	if (!cnt)
+		return ycfg_error(y, n,
+		                  "digest_algorithms needs at least one of md5, sha-256, "
+		                  "sha-512-256");
+	for (size_t i = 0; i < cnt; i++) {
+		yaml_node_t *it = ycfg_seq_item(y, n, i);
+		size_t k = 0;
+		const char *s;
+
+		if (ycfg_str(y, it, &s))
+			return EINVAL;
+		while (k < ARRAY_SIZE(digest_names) && strcmp(s, digest_names[k].name))
+			k++;
+		if (k == ARRAY_SIZE(digest_names))
+			return ycfg_error(y, it,
+			                  "unknown digest algorithm '%s' (md5, sha-256 or "
+			                  "sha-512-256)",
+			                  s);
+		for (unsigned j = 0; j < algs.n; j++)
+			if (algs.alg[j] == digest_names[k].alg)
+				return ycfg_error(y, it, "digest algorithm '%s' given twice", s);
+		algs.alg[algs.n++] = digest_names[k].alg;
+	}
+	*out = algs;
+	return 0;
+}
+
 int cfg_load_registrar(struct ycfg *y, yaml_node_t *n, struct cfg_registrar *r)
 {
-	static const char *const keys[] = {"db", "md5_only", NULL};
+	static const char *const keys[] = {"db", "digest_algorithms", NULL};
 	yaml_node_t *v;
 
 	if (ycfg_map_check(y, n, keys))
 		return EINVAL;
 	if ((v = ycfg_get(y, n, "db")) && cfg_str_dup(y, v, &r->db))
 		return EINVAL;
-	if ((v = ycfg_get(y, n, "md5_only")) && ycfg_bool(y, v, &r->md5_only))
+	if ((v = ycfg_get(y, n, "digest_algorithms")) && load_digest_algs(y, v, &r->digest_algs))
 		return EINVAL;
 	return 0;
 }

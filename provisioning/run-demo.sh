@@ -17,5 +17,6 @@ fi
 echo "tandemd: SIP on 127.0.0.1:5060 (UDP and TCP). Register a softphone as 1001/demo1001"
 echo "and call +12125550100 (answers), +12125550486 (busy). Stop with Ctrl-C."
 echo "Operations: build/tandemctl -s /tmp/tandem-ctl.sock status|calls|spans|cdr;"
-echo "metrics at http://127.0.0.1:9469/metrics; CDRs in /tmp/tandem-cdr.db."
+echo "metrics at http://127.0.0.1:9469/metrics; CDRs in /tmp/tandem-cdr.db;"
+echo "registrations in /tmp/tandem-registrar.db (kept across restarts; delete it to forget them)."
 build/tandemd -c "$cfg"

@@ -149,8 +149,8 @@ static int parse_args(int argc, char **argv, struct app *app)
 		case 'D':
 			app->dump = true;
 			break;
-		case '5':
-			app->rc.algs = SIP_DIGEST_ALG_BIT(SIP_DIGEST_MD5);
+		case '5': /* as `digest_algorithms: [md5]` in tandemd's registrar section */
+			app->rc.algs = (struct sip_digest_algs){{SIP_DIGEST_MD5}, 1};
 			break;
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);

@@ -152,9 +152,7 @@ int reg_alloc(struct reg **regp, struct loop *loop, struct sip_ua *ua, const str
 	if (err)
 		goto out;
 	acfg.realm = reg->realm;
-	acfg.algs =
-	    cfg->algs ? cfg->algs
-	              : SIP_DIGEST_ALG_BIT(SIP_DIGEST_SHA256) | SIP_DIGEST_ALG_BIT(SIP_DIGEST_MD5);
+	acfg.algs = cfg->algs; /* n == 0: the auth server's default */
 	acfg.nonce_lifetime = cfg->nonce_lifetime;
 	err = sip_auth_server_alloc(&reg->auth, &acfg);
 	if (err)

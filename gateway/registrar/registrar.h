@@ -22,6 +22,7 @@
 
 #include "core/loop.h"
 #include "core/sa.h"
+#include "sip/auth/auth.h"
 #include "sip/msg/msg.h"
 
 struct reg;
@@ -72,9 +73,9 @@ struct reg_config {
 	void *user_arg;
 	uint32_t min_expires, max_expires, default_expires; /* seconds [60, 7200, 3600] */
 	unsigned max_contacts;                              /* per AOR [10], <= 64 */
-	/* digest algorithms offered, SIP_DIGEST_ALG_BIT()s [SHA-256 | MD5]; MD5 alone
-	 * for old clients that read only the first challenge (sipsak) */
-	unsigned algs;
+	/* digest algorithms, in the order the challenges are sent [SHA-256, MD5]; MD5
+	 * first (or alone) for old clients (sip/auth/auth.h) */
+	struct sip_digest_algs algs;
 	uint32_t nonce_lifetime; /* seconds [300] */
 	reg_event_h *event;      /* may be NULL */
 	void *event_arg;

@@ -86,9 +86,11 @@ def gw_config(tmp_path, port, span_addr):
               .replace("/tmp/tandem-ctl.sock", str(tmp_path / "ctl.sock"))
               .replace("/tmp/tandem-cdr.db", str(tmp_path / "cdr.db"))
               .replace("127.0.0.1:9469", f"127.0.0.1:{free_port()}"))
-    # SIPp answers only the first challenge and knows MD5 only.
-    cfg = re.sub(r'registrar:\n  db: ":memory:"',
-                 'registrar:\n  md5_only: true\n  db: ":memory:"', cfg)
+    # SIPp answers only the first challenge and knows MD5 only; bindings in the test's own file.
+    cfg, n = re.subn(r'^registrar:\n(?:[ #].*\n)*', 'registrar:\n'
+                     f'  db: "{tmp_path / "registrar.db"}"\n'
+                     '  digest_algorithms: [md5, sha-256]\n', cfg, flags=re.M)
+    assert n == 1, cfg
     p = tmp_path / "tandem.yaml"
     p.write_text(cfg)
     return str(p)

@@ -50,8 +50,7 @@ static struct sip_auth_server *server(void)
 	struct sip_auth_server_cfg cfg = {
 		.realm = "fuzz.example",
 		.nonce_slots = 64,
-		.algs = SIP_DIGEST_ALG_BIT(SIP_DIGEST_MD5) | SIP_DIGEST_ALG_BIT(SIP_DIGEST_SHA256) |
-			SIP_DIGEST_ALG_BIT(SIP_DIGEST_SHA512_256),
+		.algs = {{SIP_DIGEST_MD5, SIP_DIGEST_SHA256, SIP_DIGEST_SHA512_256}, 3},
 		.clock = fuzz_clock,
 	};
 

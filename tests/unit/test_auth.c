@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/err.h"
 #include "core/mem.h"
 #include "sip/auth/auth.h"
 
@@ -417,16 +418,25 @@ struct fixture {
 	size_t nchal;
 };
 
-static int make_server(struct fixture *f, unsigned algs, unsigned slots)
+/* An offer list from its algorithms, in order: ALGS(SIP_DIGEST_MD5, SIP_DIGEST_SHA256). */
+#define ALGS(...)                                                                                  \
+	(&(struct sip_digest_algs){                                                                \
+		{__VA_ARGS__},                                                                     \
+		sizeof((enum sip_digest_alg[]){__VA_ARGS__}) / sizeof(enum sip_digest_alg)})
+
+/* algs NULL: the server's default order. */
+static int make_server(struct fixture *f, const struct sip_digest_algs *algs, unsigned slots)
 {
 	struct sip_auth_server_cfg cfg = {
 		.realm = "gw.example.net",
 		.nonce_lifetime = 60,
 		.nonce_slots = slots,
-		.algs = algs,
 		.clock = clock_get,
 		.clock_arg = &f->clk,
 	};
+
+	if (algs)
+		cfg.algs = *algs;
 
 	f->as = mem_deref(f->as);
 	return sip_auth_server_alloc(&f->as, &cfg);
@@ -439,7 +449,7 @@ static int setup(void **state)
 	if (!f)
 		return -1;
 	f->clk.now = 1000;
-	if (make_server(f, 0, 0) || sip_auth_client_alloc(&f->ac, "alice", "wonder land"))
+	if (make_server(f, NULL, 0) || sip_auth_client_alloc(&f->ac, "alice", "wonder land"))
 		return -1;
 	*state = f;
 	return 0;
@@ -521,7 +531,8 @@ static void test_challenge_text(void **state)
 	mem_deref(p);
 }
 
-static void roundtrip(struct fixture *f, unsigned algs, enum sip_digest_alg want, bool ha1)
+static void roundtrip(struct fixture *f, const struct sip_digest_algs *algs,
+		      enum sip_digest_alg want, bool ha1)
 {
 	struct sip_digest_cred cr;
 	char *val;
@@ -544,13 +555,15 @@ static void test_roundtrip_each_alg(void **state)
 	struct fixture *f = *state;
 
 	for (int ha1 = 0; ha1 < 2; ha1++) {
-		roundtrip(f, SIP_DIGEST_ALG_BIT(SIP_DIGEST_MD5), SIP_DIGEST_MD5, ha1);
-		roundtrip(f, SIP_DIGEST_ALG_BIT(SIP_DIGEST_SHA256), SIP_DIGEST_SHA256, ha1);
-		roundtrip(f, SIP_DIGEST_ALG_BIT(SIP_DIGEST_SHA512_256), SIP_DIGEST_SHA512_256, ha1);
-		roundtrip(f, 0, SIP_DIGEST_SHA256, ha1);
+		roundtrip(f, ALGS(SIP_DIGEST_MD5), SIP_DIGEST_MD5, ha1);
+		roundtrip(f, ALGS(SIP_DIGEST_SHA256), SIP_DIGEST_SHA256, ha1);
+		roundtrip(f, ALGS(SIP_DIGEST_SHA512_256), SIP_DIGEST_SHA512_256, ha1);
+		roundtrip(f, NULL, SIP_DIGEST_SHA256, ha1);
+		/* a client that knows SHA-2 prefers it wherever it stands (RFC 8760) */
+		roundtrip(f, ALGS(SIP_DIGEST_MD5, SIP_DIGEST_SHA256), SIP_DIGEST_SHA256, ha1);
 	}
 	/* An algorithm the server did not offer is refused even with the right password. */
-	assert_int_equal(make_server(f, SIP_DIGEST_ALG_BIT(SIP_DIGEST_SHA256), 0), 0);
+	assert_int_equal(make_server(f, ALGS(SIP_DIGEST_SHA256), 0), 0);
 	challenge(f, false);
 	char *md5 = mem_strndup(f->hdrs, strlen(f->hdrs));
 	char *val = NULL, *alg = strstr(md5, "SHA-256");
@@ -561,6 +574,52 @@ static void test_roundtrip_each_alg(void **state)
 	assert_int_equal(verify(f, val, "BYE", "sip:a"), SIP_AUTH_BAD);
 	mem_deref(val);
 	mem_deref(md5);
+}
+
+/* The challenge lines come out in the configured order, one per algorithm, and an old
+ * client that answers only the first line with its algorithm gets in. */
+static void test_challenge_order(void **state)
+{
+	static const struct sip_digest_algs orders[] = {
+		{{SIP_DIGEST_MD5, SIP_DIGEST_SHA256}, 2},
+		{{SIP_DIGEST_SHA256, SIP_DIGEST_MD5}, 2},
+		{{SIP_DIGEST_SHA512_256, SIP_DIGEST_MD5, SIP_DIGEST_SHA256}, 3},
+		{{SIP_DIGEST_MD5, SIP_DIGEST_SHA512_256}, 2},
+		{{SIP_DIGEST_MD5}, 1},
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(orders); i++) {
+		const struct sip_digest_algs *o = &orders[i];
+		struct sip_digest_chal ch;
+		char *val = NULL;
+
+		assert_int_equal(make_server(f, o, 0), 0);
+		challenge(f, false);
+		assert_int_equal(f->nchal, o->n);
+		for (unsigned k = 0; k < o->n; k++) {
+			assert_int_equal(sip_digest_chal_decode(&ch, f->chal[k]), 0);
+			assert_int_equal(ch.alg, o->alg[k]);
+			assert_true(pl_eq(ch.algorithm, S(sip_digest_alg_name(o->alg[k]))));
+		}
+		/* the first line only, as baresip 1.0 and SIPp 3.6 do */
+		assert_int_equal(sip_auth_client_respond(f->ac, f->chal[0], PL("REGISTER"),
+							 PL("sip:gw"), NOPL, &val),
+				 0);
+		assert_int_equal(verify(f, val, "REGISTER", "sip:gw"), SIP_AUTH_OK);
+		mem_deref(val);
+	}
+	/* what is not offered is refused, whatever else is */
+	assert_int_equal(make_server(f, ALGS(SIP_DIGEST_MD5, SIP_DIGEST_SHA512_256), 0), 0);
+	challenge(f, false);
+	char *sha = mem_strndup(f->chal[1].p, f->chal[1].l), *v = NULL;
+	char *alg = strstr(sha, "SHA-512-256");
+	memcpy(alg, "SHA-256,   ", 11);
+	assert_int_equal(sip_auth_client_respond(f->ac, S(sha), PL("BYE"), PL("sip:a"), NOPL, &v),
+			 0);
+	assert_int_equal(verify(f, v, "BYE", "sip:a"), SIP_AUTH_BAD);
+	mem_deref(v);
+	mem_deref(sha);
 }
 
 static void test_stale_after_lifetime(void **state)
@@ -664,7 +723,7 @@ static void test_tampered_nonce(void **state)
 	/* A nonce of another server (another secret), e.g. before a restart. */
 	challenge(f, false);
 	val = answer(f, "INVITE", "sip:100@gw");
-	assert_int_equal(make_server(f, 0, 0), 0);
+	assert_int_equal(make_server(f, NULL, 0), 0);
 	assert_int_equal(verify(f, val, "INVITE", "sip:100@gw"), SIP_AUTH_BAD);
 	mem_deref(val);
 }
@@ -728,7 +787,7 @@ static void test_slot_eviction(void **state)
 	struct fixture *f = *state;
 	char *v1, *v2;
 
-	assert_int_equal(make_server(f, 0, 2), 0);
+	assert_int_equal(make_server(f, NULL, 2), 0);
 	challenge(f, false);
 	v1 = answer(f, "INVITE", "sip:1@gw");
 	challenge(f, false);
@@ -850,8 +909,29 @@ static void test_server_cfg(void **state)
 
 	(void)state;
 	assert_int_equal(sip_auth_server_alloc(&as, &(struct sip_auth_server_cfg){ 0 }), EINVAL);
-	cfg.algs = SIP_DIGEST_ALG_BIT(SIP_DIGEST_MD5_SESS);
-	assert_int_equal(sip_auth_server_alloc(&as, &cfg), EINVAL);
+	/* an offer list: known plain hashes, each once, at most three */
+	static const struct sip_digest_algs bad[] = {
+		{{SIP_DIGEST_MD5_SESS}, 1},
+		{{SIP_DIGEST_SHA256, SIP_DIGEST_SHA256_SESS}, 2},
+		{{SIP_DIGEST_UNKNOWN}, 1},
+		{{SIP_DIGEST_ALG_COUNT}, 1},
+		{{SIP_DIGEST_MD5, SIP_DIGEST_SHA256, SIP_DIGEST_MD5}, 3},
+		{{SIP_DIGEST_SHA256, SIP_DIGEST_SHA256}, 2},
+		{{SIP_DIGEST_MD5, SIP_DIGEST_SHA256, SIP_DIGEST_SHA512_256}, 4},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		cfg.algs = bad[i];
+		assert_int_equal(sip_digest_algs_check(&bad[i]), EINVAL);
+		assert_int_equal(sip_auth_server_alloc(&as, &cfg), EINVAL);
+		assert_null(as);
+	}
+	assert_int_equal(sip_digest_algs_check(ALGS(SIP_DIGEST_SHA512_256, SIP_DIGEST_SHA256,
+						    SIP_DIGEST_MD5)),
+			 0);
+	assert_int_equal(sip_digest_algs_check(&(struct sip_digest_algs){.n = 0}), 0);
+	assert_int_equal(sip_digest_algs_check(NULL), EINVAL);
+	assert_true(sip_digest_alg_offerable(SIP_DIGEST_SHA512_256));
+	assert_false(sip_digest_alg_offerable(SIP_DIGEST_MD5_SESS));
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	cfg = (struct sip_auth_server_cfg){ .realm = big };
@@ -878,6 +958,7 @@ int main(void)
 		cmocka_unit_test(test_server_cfg),
 		cmocka_unit_test_setup_teardown(test_challenge_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip_each_alg, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_challenge_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_after_lifetime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_nc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_qop_once, setup, teardown),

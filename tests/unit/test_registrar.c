@@ -355,6 +355,53 @@ static void test_challenge_then_register(void **state)
 	env_down(&e);
 }
 
+/* The 401 carries the configured algorithms in their order; a phone that answers only
+ * the first challenge (MD5 here) gets in. */
+static void test_challenge_order(void **state)
+{
+	struct env e;
+	struct sip_msg *m;
+	const struct sip_hdr *h;
+	struct sip_digest_chal ch;
+	struct sip_auth_client *ac = NULL;
+	struct reg *bad = NULL;
+	char *cred = NULL;
+	unsigned n = 0;
+
+	(void)state;
+	env_up(&e);
+	reg_free(e.reg);
+	e.cfg.algs = (struct sip_digest_algs){{SIP_DIGEST_MD5, SIP_DIGEST_SHA512_256}, 2};
+	env_reg(&e);
+	m = send_register(&e, "1002", "ord@test", 1, NULL,
+	                  "Contact: <sip:1002@127.0.0.1:5064>\r\nExpires: 120\r\n");
+	assert_int_equal(m->scode, 401);
+	for (h = sip_msg_hdr(m, SIP_HDR_WWW_AUTHENTICATE); h;
+	     h = h->next >= 0 ? &m->hdr[h->next] : NULL, n++) {
+		assert_true(n < e.cfg.algs.n);
+		assert_int_equal(sip_digest_chal_decode(&ch, h->val), 0);
+		assert_int_equal(ch.alg, e.cfg.algs.alg[n]);
+	}
+	assert_int_equal(n, 2);
+	h = sip_msg_hdr(m, SIP_HDR_WWW_AUTHENTICATE);
+	assert_int_equal(sip_auth_client_alloc(&ac, "1002", "demo1002"), 0);
+	assert_int_equal(sip_auth_client_respond(ac, h->val, PL("REGISTER"),
+	                                         pl_make(e.ruri, strlen(e.ruri)), PL(""), &cred),
+	                 0);
+	mem_deref(ac);
+	mem_deref(m);
+	expect_code(send_register(&e, "1002", "ord@test", 2, cred,
+	                          "Contact: <sip:1002@127.0.0.1:5064>\r\nExpires: 120\r\n"),
+	            200);
+	mem_deref(cred);
+	assert_int_equal(lookup(&e, "1002"), 1);
+	/* a list the auth server refuses fails the registrar */
+	e.cfg.algs = (struct sip_digest_algs){{SIP_DIGEST_MD5, SIP_DIGEST_MD5}, 2};
+	assert_int_equal(reg_alloc(&bad, e.loop, NULL, &e.cfg), EINVAL);
+	assert_null(bad);
+	env_down(&e);
+}
+
 static void source_cb(const struct reg_contact *c, void *arg)
 {
 	struct reg_contact *out = arg;
@@ -955,6 +1002,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_q_values),
 	    cmocka_unit_test(test_challenge_then_register),
+	    cmocka_unit_test(test_challenge_order),
 	    cmocka_unit_test(test_source_recorded),
 	    cmocka_unit_test(test_auth_failures),
 	    cmocka_unit_test(test_stale_nonce),

@@ -40,7 +40,21 @@ enum sip_digest_alg {
 	SIP_DIGEST_ALG_COUNT
 };
 
-#define SIP_DIGEST_ALG_BIT(a) (1u << (a))
+/*
+ * The algorithms a server offers, in the order its challenges are sent:
+ * each of MD5, SHA256 and SHA512_256 at most once. n == 0 means the default,
+ * SIP_DIGEST_ALGS_DEFAULT: SHA-256 then MD5 (RFC 8760 §2.4). Clients that know
+ * only MD5 and answer only the first challenge (SIPp 3.6, sipsak) need MD5
+ * first; baresip 1.0 fails on any non-MD5 challenge in the 401: MD5 alone.
+ */
+#define SIP_DIGEST_OFFER_MAX 3
+struct sip_digest_algs {
+	enum sip_digest_alg alg[SIP_DIGEST_OFFER_MAX];
+	unsigned n;
+};
+#define SIP_DIGEST_ALGS_DEFAULT                                                                    \
+	((struct sip_digest_algs){{SIP_DIGEST_SHA256, SIP_DIGEST_MD5}, 2})
+
 /* Longest hex digest (SHA-256, SHA-512/256) plus NUL. */
 #define SIP_DIGEST_HEX_MAX 65
 
@@ -53,6 +67,11 @@ enum sip_digest_alg sip_digest_alg_base(enum sip_digest_alg alg);
 bool sip_digest_alg_is_sess(enum sip_digest_alg alg);
 /* Length of the lowercase hex digest: 32 or 64; 0 if unknown. */
 size_t sip_digest_hexlen(enum sip_digest_alg alg);
+/* Whether a server may offer alg: MD5, SHA256 or SHA512_256 (no -sess variant). */
+bool sip_digest_alg_offerable(enum sip_digest_alg alg);
+/* 0 if algs is a valid offer list (n == 0 included), else EINVAL (too many,
+ * repeated, or not offerable). */
+int sip_digest_algs_check(const struct sip_digest_algs *algs);
 
 enum sip_digest_qop {
 	SIP_DIGEST_QOP_NONE = 0, /* credentials without qop (RFC 2069 compatibility) */
@@ -128,7 +147,7 @@ struct sip_auth_server_cfg {
 	const char *realm;        /* required */
 	uint32_t nonce_lifetime;  /* seconds [300] */
 	unsigned nonce_slots;     /* replay table entries [8192] */
-	unsigned algs;            /* SIP_DIGEST_ALG_BIT()s offered [SHA-256 | MD5] */
+	struct sip_digest_algs algs; /* offered, in challenge order [SIP_DIGEST_ALGS_DEFAULT] */
 	sip_auth_clock_h *clock;  /* [monotonic clock] */
 	void *clock_arg;
 };
@@ -141,9 +160,8 @@ const char *sip_auth_server_realm(const struct sip_auth_server *as);
 
 /*
  * Challenge header lines for a 401 (proxy=false: WWW-Authenticate) or a 407
- * (Proxy-Authenticate): one line per offered algorithm, SHA-256 first, then
- * SHA-512-256, then MD5 (RFC 8760 §2.4), sharing one fresh nonce, with
- * qop="auth", each ending in CRLF. *hdrsp is mem-allocated (mem_deref).
+ * (Proxy-Authenticate): one line per offered algorithm, in the configured
+ * order, sharing one fresh nonce, with qop="auth", each ending in CRLF. *hdrsp is mem-allocated (mem_deref).
  * Issuing a nonce takes a replay-table slot: a nonce is forgotten (and then
  * answered STALE) once nonce_slots newer challenges have been issued.
  */

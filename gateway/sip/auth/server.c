@@ -47,19 +47,12 @@ struct sip_auth_server {
 	size_t realm_len;
 	uint8_t secret[SECRET_LEN];
 	uint32_t lifetime;
-	unsigned algs;
+	struct sip_digest_algs algs; /* challenge order, n >= 1 */
 	sip_auth_clock_h *clock;
 	void *clock_arg;
 	uint64_t next_idx;
 	struct nonce_slot *slots;
 	unsigned nslots;
-};
-
-/* Offer order of RFC 8760 §2.4: strongest the server prefers first. */
-static const enum sip_digest_alg offer_order[] = {
-	SIP_DIGEST_SHA256,
-	SIP_DIGEST_SHA512_256,
-	SIP_DIGEST_MD5,
 };
 
 static const char *const verdict_names[] = {
@@ -74,6 +67,33 @@ static const char *const verdict_names[] = {
 const char *sip_auth_verdict_name(enum sip_auth_verdict v)
 {
 	return (unsigned)v < ARRAY_SIZE(verdict_names) ? verdict_names[v] : "?";
+}
+
+bool sip_digest_alg_offerable(enum sip_digest_alg alg)
+{
+	return alg == SIP_DIGEST_MD5 || alg == SIP_DIGEST_SHA256 || alg == SIP_DIGEST_SHA512_256;
+}
+
+static bool offered(const struct sip_digest_algs *algs, enum sip_digest_alg alg)
+{
+	for (unsigned i = 0; i < algs->n; i++)
+		if (algs->alg[i] == alg)
+			return true;
+	return false;
+}
+
+int sip_digest_algs_check(const struct sip_digest_algs *algs)
+{
+	if (!algs || algs->n > SIP_DIGEST_OFFER_MAX)
+		return EINVAL;
+	for (unsigned i = 0; i < algs->n; i++) {
+		if (!sip_digest_alg_offerable(algs->alg[i]))
+			return EINVAL;
+		for (unsigned j = 0; j < i; j++)
+			if (algs->alg[j] == algs->alg[i])
+				return EINVAL;
+	}
+	return 0;
 }
 
 static uint64_t mono_clock(void *arg)
@@ -94,14 +114,11 @@ static void server_destroy(void *data)
 int sip_auth_server_alloc(struct sip_auth_server **asp, const struct sip_auth_server_cfg *cfg)
 {
 	struct sip_auth_server *as;
-	unsigned offered = SIP_DIGEST_ALG_BIT(SIP_DIGEST_MD5) |
-			   SIP_DIGEST_ALG_BIT(SIP_DIGEST_SHA256) |
-			   SIP_DIGEST_ALG_BIT(SIP_DIGEST_SHA512_256);
 	int err = 0;
 
 	if (!asp || !cfg || !cfg->realm || strlen(cfg->realm) > REALM_MAX)
 		return EINVAL;
-	if (cfg->algs & ~offered)
+	if (sip_digest_algs_check(&cfg->algs))
 		return EINVAL;
 	as = mem_zalloc(sizeof(*as), server_destroy);
 	if (!as)
@@ -119,9 +136,7 @@ int sip_auth_server_alloc(struct sip_auth_server **asp, const struct sip_auth_se
 		goto out;
 	}
 	as->lifetime = cfg->nonce_lifetime ? cfg->nonce_lifetime : DEFAULT_LIFETIME;
-	as->algs = cfg->algs ? cfg->algs
-			     : SIP_DIGEST_ALG_BIT(SIP_DIGEST_SHA256) |
-				       SIP_DIGEST_ALG_BIT(SIP_DIGEST_MD5);
+	as->algs = cfg->algs.n ? cfg->algs : SIP_DIGEST_ALGS_DEFAULT;
 	as->clock = cfg->clock ? cfg->clock : mono_clock;
 	as->clock_arg = cfg->clock_arg;
 	as->next_idx = 1;
@@ -218,11 +233,9 @@ int sip_auth_challenge(struct sip_auth_server *as, bool proxy, bool stale, char 
 	if (err)
 		return err;
 	auth_sb_init(&sb, buf, sizeof(buf));
-	for (size_t i = 0; i < ARRAY_SIZE(offer_order); i++) {
-		enum sip_digest_alg a = offer_order[i];
+	for (unsigned i = 0; i < as->algs.n; i++) {
+		enum sip_digest_alg a = as->algs.alg[i];
 
-		if (!(as->algs & SIP_DIGEST_ALG_BIT(a)))
-			continue;
 		auth_sb_str(&sb, proxy ? "Proxy-Authenticate: Digest realm=\""
 				       : "WWW-Authenticate: Digest realm=\"");
 		auth_sb_esc(&sb, pl_make(as->realm, as->realm_len));
@@ -340,7 +353,7 @@ enum sip_auth_verdict sip_auth_verify(struct sip_auth_server *as, struct pl cred
 		return SIP_AUTH_MALFORMED;
 	if (userp)
 		*userp = cr.username;
-	if (cr.alg == SIP_DIGEST_UNKNOWN || !(as->algs & SIP_DIGEST_ALG_BIT(cr.alg)) ||
+	if (cr.alg == SIP_DIGEST_UNKNOWN || !offered(&as->algs, cr.alg) ||
 	    cr.userhash)
 		return SIP_AUTH_BAD;
 	if (cr.qop_id != SIP_DIGEST_QOP_NONE && cr.qop_id != SIP_DIGEST_QOP_AUTH)
