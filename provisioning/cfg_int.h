@@ -30,5 +30,7 @@ int cfg_load_ctl(struct ycfg *y, yaml_node_t *n, struct cfg_ctl *ctl);
 int cfg_load_metrics(struct ycfg *y, yaml_node_t *n, struct cfg_metrics *m);
 int cfg_load_cdr(struct ycfg *y, yaml_node_t *n, struct cfg_cdr *cdr);
 void cfg_free_ops(struct tandem_config *cfg);
+void cfg_media_default(struct cfg_media *m);
+int cfg_load_media(struct ycfg *y, yaml_node_t *n, struct cfg_media *m);
 
 #endif

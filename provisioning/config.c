@@ -155,10 +155,37 @@ static int load_limits(struct ycfg *y, yaml_node_t *n, struct cfg_sip *sip)
 	return 0;
 }
 
+/* session_timer: { enabled: true, expires: 1800, min_se: 90 } (RFC 4028, seconds) */
+static int load_session_timer(struct ycfg *y, yaml_node_t *n, struct cfg_sip *sip)
+{
+	static const char *const keys[] = { "enabled", "expires", "min_se", NULL };
+	yaml_node_t *v, *ve;
+	bool on = true;
+
+	if (ycfg_map_check(y, n, keys))
+		return EINVAL;
+	if ((v = ycfg_get(y, n, "enabled")) && ycfg_bool(y, v, &on))
+		return EINVAL;
+	sip->no_session_timer = !on;
+	if ((v = ycfg_get(y, n, "min_se"))) {
+		if (ycfg_u32(y, v, 0, 86400, &sip->min_se))
+			return EINVAL;
+		if (sip->min_se < 90) /* §5: Min-SE MUST NOT be less than 90 seconds */
+			return ycfg_error(y, v, "min_se %u: RFC 4028 allows no less than 90 s",
+					  sip->min_se);
+	}
+	if ((ve = ycfg_get(y, n, "expires")) && ycfg_u32(y, ve, 1, 86400, &sip->session_expires))
+		return EINVAL;
+	if (sip->session_expires < sip->min_se)
+		return ycfg_error(y, ve ? ve : n, "expires (%u s) must not be below min_se (%u s)",
+				  sip->session_expires, sip->min_se);
+	return 0;
+}
+
 static int load_sip(struct ycfg *y, yaml_node_t *n, struct cfg_sip *sip)
 {
 	static const char *const keys[] = { "domain", "user_agent", "listen", "tls",
-					    "timers", "limits", "dscp", NULL };
+					    "timers", "limits", "dscp", "session_timer", NULL };
 	yaml_node_t *v;
 	const char *s;
 	uint32_t u;
@@ -184,6 +211,8 @@ static int load_sip(struct ycfg *y, yaml_node_t *n, struct cfg_sip *sip)
 		return EINVAL;
 	if ((v = ycfg_get(y, n, "limits")) && load_limits(y, v, sip))
 		return EINVAL;
+	if ((v = ycfg_get(y, n, "session_timer")) && load_session_timer(y, v, sip))
+		return EINVAL;
 	if ((v = ycfg_get(y, n, "dscp"))) {
 		if (ycfg_u32(y, v, 0, 63, &u))
 			return EINVAL;
@@ -208,6 +237,9 @@ static void set_defaults(struct tandem_config *cfg)
 	sip->idle_timeout_s = 300;
 	sip->max_transactions = 10000;
 	sip->dscp = 24; /* CS3, as networks that carry voice signalling expect */
+	sip->session_expires = 1800; /* RFC 4028 §4's recommendation */
+	sip->min_se = 90;
+	cfg_media_default(&cfg->media);
 	sip->tls_verify_server = true;
 	cfg_numbering_default(&cfg->numbering);
 }
@@ -217,7 +249,7 @@ static int load_doc(struct ycfg *y, struct tandem_config *cfg)
 	/* media: owned by the media work (codecs, jitter buffer, DTMF, SRTP); not read yet. */
 	static const char *const keys[] = { "log", "sip", "numbering", "spans", "users",
 					    "trunks", "registrar", "routes", "causes",
-					    "ctl", "metrics", "cdr", NULL };
+					    "ctl", "metrics", "cdr", "media", NULL };
 	yaml_node_t *root = ycfg_root(y), *v;
 	struct cfg_listen *l;
 
@@ -249,6 +281,8 @@ static int load_doc(struct ycfg *y, struct tandem_config *cfg)
 	if ((v = ycfg_get(y, root, "metrics")) && cfg_load_metrics(y, v, &cfg->metrics))
 		return EINVAL;
 	if ((v = ycfg_get(y, root, "cdr")) && cfg_load_cdr(y, v, &cfg->cdr))
+		return EINVAL;
+	if ((v = ycfg_get(y, root, "media")) && cfg_load_media(y, v, &cfg->media))
 		return EINVAL;
 	if (!cfg->registrar.db && !(cfg->registrar.db = strdup(":memory:")))
 		return ENOMEM;

@@ -7,7 +7,7 @@
  * half-applied: the caller keeps its old config on failure (that is what a
  * reload relies on). Sections: log, sip (config.c), numbering and spans
  * (cfg_spans.c), users, trunks and registrar (cfg_users.c), routes and causes (cfg_routes.c),
- * ctl, metrics and cdr (cfg_ops.c). media and security are still to come.
+ * ctl, metrics and cdr (cfg_ops.c), media (cfg_media.c). security is still to come.
  * Not thread-safe; the signalling thread owns the config.
  */
 #ifndef TANDEM_PROVISIONING_CONFIG_H
@@ -19,7 +19,10 @@
 
 #include "cause/cause.h"
 #include "core/sa.h"
+#include "media/engine/engine.h"
+#include "media/sdp/sdp.h"
 #include "route/route.h"
+#include "sip/auth/auth.h"
 #include "sip/msg/msg.h"
 #include "tdm/pri/pri.h"
 #include "tdm/span/span.h"
@@ -42,6 +45,10 @@ struct cfg_sip {
 	uint32_t t1_ms, t2_ms, t4_ms;
 	uint32_t max_message, max_connections, idle_timeout_s, max_transactions;
 	int dscp; /* -1: off */
+	/* RFC 4028 session timers: the interval asked for / accepted up to, our Min-SE
+	 * (seconds, >= 90 as §5 requires), or off altogether. [1800, 90, on] */
+	uint32_t session_expires, min_se;
+	bool no_session_timer;
 };
 
 struct cfg_log {
@@ -96,10 +103,11 @@ struct cfg_route_in {
 	char *target; /* user name, SIP URI or trunk name */
 };
 
-/* registrar: where bindings live (SQLite; ":memory:" loses them on restart). */
+/* registrar: where bindings live (SQLite; ":memory:" loses them on restart) and the
+ * digest algorithms challenged with, in order (REGISTER's 401 and INVITE's 407). */
 struct cfg_registrar {
 	char *db;
-	bool md5_only; /* offer only MD5 challenges (old clients read only the first) */
+	struct sip_digest_algs digest_algs; /* n == 0: SIP_DIGEST_ALGS_DEFAULT [sha-256, md5] */
 };
 
 #define CFG_MAX_CAUSE_OVR 128
@@ -133,8 +141,25 @@ struct cfg_cdr {
 	bool sync_full; /* cdr.sync: full (fsync each record) or normal (default) */
 };
 
+/* media: RTP and the media engine (cfg_media.c has the keys and defaults). */
+struct cfg_media {
+	uint16_t port_min, port_max; /* RTP/RTCP port pairs */
+	int dscp;                    /* on RTP and RTCP; -1: off */
+	enum sdp_codec codecs[3];    /* preference order */
+	unsigned ncodecs;
+	uint32_t ptime;
+	enum sdp_srtp srtp;
+	enum media_dtmf_mode dtmf;
+	uint32_t jb_min_ms, jb_max_ms;
+	bool ec;
+	uint32_t ec_tail_ms;
+	uint32_t rtp_timeout_s; /* 0: never */
+	uint32_t workers, rt_priority;
+};
+
 struct tandem_config {
 	char *path;
+	struct cfg_media media;
 	struct cfg_ctl ctl;
 	struct cfg_metrics metrics;
 	struct cfg_cdr cdr;

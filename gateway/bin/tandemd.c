@@ -38,6 +38,7 @@
 #include "route/route.h"
 #include "sip/auth/auth.h"
 #include "sip/dns/dns.h"
+#include "sip/event/event.h"
 #include "sip/ua/ua.h"
 #include "tdm/dahdi/dahdi.h"
 #include "tdm/span/span.h"
@@ -48,6 +49,7 @@
 struct tandemd {
 	struct loop *loop;
 	struct sip_ua *ua;
+	struct sip_events *events; /* SUBSCRIBE (489 but for refer), REFER */
 	struct sip_dns *dns;
 	struct tandem_config *cfg;
 	const char *cfg_path;
@@ -310,12 +312,17 @@ static int start_ua(struct tandemd *d)
 	uc.tp.idle_timeout_ms = s->idle_timeout_s * 1000u;
 	uc.tp.dscp = s->dscp > 0 ? s->dscp : -1; /* 0 in the file: unmarked */
 	uc.max_tsx = s->max_transactions;
+	uc.session_expires = s->session_expires;
+	uc.min_se = s->min_se;
+	uc.no_session_timer = s->no_session_timer;
 	for (unsigned i = 0; i < s->nlisten && i < SIP_UA_MAX_LISTEN; i++) {
 		uc.listen[i].tp = s->listen[i].tp;
 		uc.listen[i].addr = s->listen[i].addr;
 		uc.nlisten++;
 	}
 	err = sip_ua_alloc(&d->ua, d->loop, &uc);
+	if (!err)
+		err = sip_event_alloc(&d->events, d->ua);
 	if (err)
 		return err;
 	for (unsigned i = 0; i < uc.nlisten; i++)
@@ -329,11 +336,10 @@ static int start_ua(struct tandemd *d)
 static int start_registrar(struct tandemd *d)
 {
 	const struct tandem_config *c = d->cfg;
-	struct reg_config rc = { .realm = sip_ua_domain(d->ua), .db = c->registrar.db };
+	struct reg_config rc = { .realm = sip_ua_domain(d->ua), .db = c->registrar.db,
+				 .algs = c->registrar.digest_algs };
 	int err;
 
-	if (c->registrar.md5_only)
-		rc.algs = SIP_DIGEST_ALG_BIT(SIP_DIGEST_MD5);
 	err = reg_alloc(&d->reg, d->loop, d->ua, &rc);
 	if (err) {
 		LOGE(NULL, "registrar (%s): %s", c->registrar.db, strerror(err));
@@ -393,14 +399,15 @@ static int start_gateway(struct tandemd *d)
 	cc.causes = d->causes;
 	cc.cdr = d->cdr;
 	cc.mcalls = d->mcalls;
-	if (d->cfg->registrar.md5_only) /* phones that read only the first challenge */
-		cc.auth_algs = SIP_DIGEST_ALG_BIT(SIP_DIGEST_MD5);
+	cc.media = d->cfg->nspans > 0; /* audio between RTP and the spans' B-channels */
+	cc.auth_algs = d->cfg->registrar.digest_algs; /* the 407s as the 401s */
 	err = call_ctl_alloc(&d->cc, d->loop, &cc);
 	for (unsigned i = 0; !err && i < d->cfg->nspans; i++)
 		err = open_span(d, &d->cfg->spans[i]);
 	if (err)
 		return err;
 	if (d->nspans) {
+		sip_event_set_refer_handler(d->events, call_ctl_refer, d->cc);
 		sip_ua_set_sess_handler(d->ua, call_ctl_invite, d->cc);
 		LOGN(NULL, "call control on %u span(s), %u user(s)", d->nspans, d->cfg->nusers);
 	} else {
@@ -414,6 +421,8 @@ static void stop_gateway(struct tandemd *d)
 {
 	call_ctl_free(d->cc);
 	d->cc = NULL;
+	sip_event_free(d->events);
+	d->events = NULL;
 	sip_ua_free(d->ua);
 	d->ua = NULL;
 	reg_free(d->reg);

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "metrics/metrics.h"
+#include "provisioning/config.h"
 #include "sip/ua/ua.h"
 #include "tdm/span/span.h"
 
@@ -71,13 +72,13 @@ static void call_record(struct call *c)
 	    .ended_by = c->ended_by ? (enum cdr_end)c->ended_by : CDR_END_GATEWAY,
 	    .span = c->span,
 	    .channel = c->chan,
-	    /* no RTP counters yet: the media engine is not wired to call control */
 	};
 	int err;
 
 	if (c->recorded || !cc)
 		return;
 	c->recorded = true;
+	call_media_cdr(c, &r);
 	if (r.end_ms < r.start_ms) /* the wall clock stepped back */
 		r.end_ms = r.start_ms;
 	call_gauge(c, -1);
@@ -120,7 +121,7 @@ int call_alloc(struct call **cp, struct call_ctl *cc, enum call_dir dir)
 		return ENOMEM;
 	c->cc = cc;
 	c->dir = dir;
-	c->rtp_fd = -1;
+	c->rtp_fd = c->rtcp_fd = -1;
 	c->start_ms = call_wall_ms();
 	c->start_mono = loop_clock_ms();
 	c->m_span = -1;
@@ -147,6 +148,10 @@ void call_check_done(struct call *c)
 {
 	if (c->done || c->sess || c->a || c->nlive || c->pc)
 		return;
+	if (call_media_busy(c)) { /* freed when the engine says the channel stopped */
+		call_media_stop(c);
+		return;
+	}
 	c->done = true;
 	call_record(c);
 	loop_defer(c->cc->loop, &c->free_defer, call_free_deferred, c);
@@ -198,6 +203,8 @@ static void on_pri_event(struct tpri *tp, const struct tpri_event *ev, void *arg
 		return;
 	mem_ref(c);
 	if (ev->type == TPRI_EV_HANGUP) {
+		call_xfer_abort(c); /* the transferor (if still there) gets the BYE below */
+		call_media_stop(c); /* the B-channel may be hunted again at once */
 		if (!c->pri_cleared)
 			call_ended_by(c, CDR_END_PSTN);
 		if (!c->cause_pstn)
@@ -222,6 +229,12 @@ int call_ctl_span_add(struct call_ctl *cc, struct span *sp, const struct tpri_co
 	err = tpri_alloc(&s->tp, sp, conf, on_pri_event, cc);
 	if (err)
 		return err;
+	if (cc->engine && (err = media_engine_add_span(cc->engine, cc->nspans %
+	                                                   media_engine_nworkers(cc->engine),
+	                                               sp))) {
+		s->tp = mem_deref(s->tp);
+		return err;
+	}
 	s->group = group;
 	tpri_set_digits_handler(s->tp, call_in_digits, cc);
 	cc->nspans++;
@@ -243,6 +256,7 @@ static void ctl_destroy(void *arg)
 		struct call *c = cc->calls;
 
 		call_unlink(c);
+		call_xfer_abort(c);
 		if (c->dir == CALL_OUT)
 			call_out_abort(c);
 		else
@@ -255,10 +269,26 @@ static void ctl_destroy(void *arg)
 		c->cc = NULL;
 		mem_deref(c);
 	}
+	/* channels left are freed and every span's tick goes back to the signalling loop */
+	mem_deref(cc->engine);
 	for (unsigned i = 0; i < cc->nspans; i++)
 		mem_deref(cc->spans[i].tp);
+	sip_ua_set_handler(cc->cfg.ua, SIP_M_MESSAGE, NULL, NULL);
 	mem_deref(cc->auth);
 	mem_deref(cc->gauges);
+}
+
+static int ctl_engine(struct call_ctl *cc)
+{
+	const struct cfg_media *m = &cc->cfg.cfg->media;
+	struct media_engine_cfg ec = {.workers = m->workers, .rt_prio = (int)m->rt_priority};
+	int err = media_engine_alloc(&cc->engine, &ec, cc->loop, call_ctl_media_event, cc);
+
+	if (!err && (err = media_engine_start(cc->engine)))
+		cc->engine = mem_deref(cc->engine);
+	if (err)
+		LOGE(NULL, "media engine: %s", strerror(err));
+	return err;
 }
 
 int call_ctl_alloc(struct call_ctl **ccp, struct loop *loop, const struct call_ctl_config *cfg)
@@ -277,13 +307,12 @@ int call_ctl_alloc(struct call_ctl **ccp, struct loop *loop, const struct call_c
 		cc->cfg.realm = sip_ua_domain(cfg->ua);
 	if (!cc->cfg.retry_after)
 		cc->cfg.retry_after = 300;
-	cc->prefs.codec[0] = SDP_CODEC_PCMA;
-	cc->prefs.codec[1] = SDP_CODEC_PCMU;
-	cc->prefs.codec[2] = SDP_CODEC_TEL_EVENT;
-	cc->prefs.ncodec = 3;
-	cc->prefs.srtp = SDP_SRTP_OFF;
-	cc->prefs.ptime = 20;
+	call_media_prefs(cc);
 	err = call_auth_alloc(cc);
+	if (!err)
+		err = call_ctl_message_register(cc);
+	if (!err && cfg->media)
+		err = ctl_engine(cc);
 	if (err) {
 		mem_deref(cc);
 		return err;
@@ -303,9 +332,24 @@ void call_ctl_set_config(struct call_ctl *cc, const struct tandem_config *cfg,
 	cc->cfg.cfg = cfg;
 	cc->cfg.routes = routes;
 	cc->cfg.causes = causes;
+	call_media_prefs(cc); /* codecs, SRTP, DTMF, ports for new calls; workers stay */
 }
 
 void call_ctl_stats(const struct call_ctl *cc, struct call_ctl_stats *st)
 {
 	*st = cc->st;
+}
+
+void call_leg_adopt(struct call *c, struct sip_sess *s)
+{
+	if (c->dir == CALL_OUT)
+		call_out_leg_adopt(c, s);
+	else
+		call_in_leg_adopt(c, s);
+}
+
+void call_leg_gone(struct call *c, struct sip_sess *s)
+{
+	if (c->dir != CALL_OUT)
+		call_in_leg_gone(c, s);
 }

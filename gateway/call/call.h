@@ -11,9 +11,10 @@
  * registrar, the configuration (users), the route table and the cause map:
  * they must outlive it (call_ctl_set_config swaps config and routes).
  *
- * Media: the SDP offer/answer is real (media/sdp), the RTP port is a UDP
- * socket reserved per call, but no audio flows until the media engine is
- * wired in (each call logs that it has no audio path).
+ * Media (media.c): SDP offer/answer (media/sdp) and, with config.media, one
+ * media engine (media/engine) whose workers run every span's B-channels:
+ * each call's RTP is joined to its B-channel once both exist (early media on
+ * 183, hold, DTMF as RFC 4733 or INFO, RTP timeout, RTP counters in the CDR).
  *
  * Runs on the signalling thread's loop; not thread-safe.
  */
@@ -23,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sip/auth/auth.h"
 #include "sip/msg/msg.h"
 
 struct loop;
@@ -49,13 +51,16 @@ struct call_ctl_config {
 	const struct cause_map *causes;   /* NULL: the built-in RFC 3398 tables */
 	const char *realm;                /* digest realm [the UA's domain] */
 	uint32_t retry_after;             /* seconds in a 503's Retry-After [300] */
-	unsigned
-	    auth_algs; /* digest algorithms challenged with, SIP_DIGEST_ALG_BIT()s [SHA-256|MD5] */
+	/* digest algorithms of the 407 challenges, in order [SIP_DIGEST_ALGS_DEFAULT] */
+	struct sip_digest_algs auth_algs;
 	/* Operations (each may be NULL, borrowed, must outlive the call control): every
 	 * call that got past routing is written to cdr when it ends, and the same
 	 * record feeds metrics_calls_end(); mcalls also counts active calls per span. */
 	struct cdr *cdr;
 	struct metrics_calls *mcalls;
+	/* Audio: a media engine (cfg->media: workers, ports, codecs, DTMF...) joins each
+	 * call's RTP to its B-channel. false: SDP is negotiated, no audio flows (tests). */
+	bool media;
 };
 
 int call_ctl_alloc(struct call_ctl **ccp, struct loop *loop, const struct call_ctl_config *cfg);
@@ -68,7 +73,8 @@ void call_ctl_set_config(struct call_ctl *cc, const struct tandem_config *cfg,
                          const struct route_table *routes, const struct cause_map *causes);
 
 /* Starts PRI on span sp (opened by the caller) as a member of group; the tpri
- * is the call control's. *tpp (may be NULL) receives it, borrowed. */
+ * is the call control's, and with media on, the span's B-channel tick goes to
+ * a media worker until call_ctl_free(). *tpp (may be NULL) receives it, borrowed. */
 int call_ctl_span_add(struct call_ctl *cc, struct span *sp, const struct tpri_conf *conf,
                       uint16_t group, struct tpri **tpp);
 unsigned call_ctl_span_count(const struct call_ctl *cc);
@@ -85,6 +91,15 @@ struct call_ctl_stats {
 	unsigned active;
 };
 void call_ctl_stats(const struct call_ctl *cc, struct call_ctl_stats *st);
+/* The REFER handler (sip_event_set_refer_handler(ev, call_ctl_refer, cc)): blind
+ * transfer of the PSTN party to the Refer-To target (refer.c). */
+struct sip_evsub;
+struct sip_refer_to;
+uint16_t call_ctl_refer(struct sip_sess *sess, struct sip_evsub *sub, const struct sip_refer_to *rt,
+                        const struct sip_msg *msg, void *arg);
+/* The media engine's event handler (call_ctl owns the engine; exposed for tests). */
+struct media_ev;
+void call_ctl_media_event(const struct media_ev *ev, void *arg);
 
 /*
  * ops.c: control socket commands "calls" (active calls), "hangup id=CALL-ID"

@@ -6,6 +6,8 @@
 #include "core/loop.h"
 #include "core/err.h"
 #include "core/sa.h"
+#include "media/engine/engine.h"
+#include "media/rtp/rtp.h"
 #include "media/sdp/sdp.h"
 #include "route/route.h"
 #include "tdm/pri/pri.h"
@@ -36,6 +38,8 @@ struct call_ctl {
 	unsigned seq;       /* for inbound call names */
 	struct call_ctl_stats st;
 	struct span_gauges *gauges; /* ops.c: metric families (the registry owns them) */
+	struct media_engine *engine; /* NULL: SDP without audio (call_ctl_config.media off) */
+	struct rtp_ports ports;      /* from the config's media.rtp_ports */
 };
 
 enum call_dir {
@@ -80,11 +84,18 @@ struct call {
 	struct tpri_number called, calling;
 
 	bool alerted, answered, done;
+	bool early; /* early media (183 with SDP) started */
+	struct call_xfer *xfer; /* refer.c: a blind transfer under way */
 	struct loop_defer free_defer;
 
-	/* media */
+	/* media (media.c) */
 	struct sdp_neg neg;
-	int rtp_fd;
+	int rtp_fd, rtcp_fd;       /* ours until the channel starts, then the engine's */
+	struct media_chan *mch;    /* running; the call waits for its MEDIA_EV_STOPPED */
+	bool mch_stopping;
+	bool have_mstats;
+	struct media_chan_stats mstats; /* final counters, for the CDR */
+	struct loop_defer media_defer;
 	char sdp[CALL_SDP_MAX]; /* our answer (outbound) or offer (inbound) */
 	size_t sdp_len;
 	bool sdp_is_offer;
@@ -115,9 +126,29 @@ int call_reason_hdr(char *buf, size_t size, int cause);
 int call_auth_alloc(struct call_ctl *cc);
 const struct cfg_user *call_auth_invite(struct call_ctl *cc, struct sip_sess *sess,
                                         const struct sip_msg *inv, const char *ctx);
+/* The same for a request outside a session (MESSAGE): answered when NULL. */
+struct sip_tsx;
+const struct cfg_user *call_auth_request(struct call_ctl *cc, struct sip_tsx *stx,
+                                         const struct sip_msg *req, const char *ctx);
+
+/* message.c: MESSAGE between users (the UA's MESSAGE handler). */
+int call_ctl_message_register(struct call_ctl *cc);
 
 /* media.c */
+struct cdr_rec;
+/* SDP preferences and the RTP port range from the config (alloc and reload). */
+void call_media_prefs(struct call_ctl *cc);
 int call_media_init(struct call *c, const struct sa *local);
+/* Starts or repoints the media channel after a negotiation or once the PRI call has
+ * its B-channel; nothing without an engine, an audio stream or a PRI leg. */
+void call_media_sync(struct call *c);
+/* Stops the channel (the call is freed after MEDIA_EV_STOPPED); call_media_busy: not yet. */
+void call_media_stop(struct call *c);
+bool call_media_busy(const struct call *c);
+/* A SIP INFO (dtmf-relay / dtmf) onto the B-channel: the status to answer. */
+uint16_t call_media_info(struct call *c, const struct sip_msg *msg);
+/* RTP counters into the CDR record, when the channel ran. */
+void call_media_cdr(const struct call *c, struct cdr_rec *r);
 void call_media_local_for(struct call *c, const char *target, struct sa *local);
 /* Our answer to offer into c->sdp: 0, or a SIP status (488...). */
 uint16_t call_media_answer(struct call *c, struct pl offer);
@@ -138,6 +169,24 @@ void call_in_a_gone(struct call *c);
 /* local.c: an authenticated INVITE for a configured user; false if it is not one. */
 bool call_local_invite(struct call_ctl *cc, struct sip_sess *sess, const struct sip_msg *inv,
                        const struct cfg_user *caller, const char *ctx);
+
+/* The call's SIP leg is now s, with the direction's handlers (transfer, or a
+ * transfer that failed giving the call back); s left the call (in.c: its fork). */
+void call_leg_adopt(struct call *c, struct sip_sess *s);
+void call_leg_gone(struct call *c, struct sip_sess *s);
+void call_out_leg_adopt(struct call *c, struct sip_sess *s);
+void call_in_leg_adopt(struct call *c, struct sip_sess *s);
+void call_in_leg_gone(struct call *c, struct sip_sess *s);
+/* in.c: From/PAI/Privacy for a PSTN number; a user's first registered contact
+ * (0, ENOENT none, EIO). */
+void call_pstn_identity(struct call *c, const struct tpri_number *num, char *from, size_t fsize,
+                        char *hdrs, size_t hsize);
+int call_user_contact(struct call_ctl *cc, const char *user, char *uri, size_t usize, char *route,
+                      size_t rsize);
+/* media.c: forgets the running channel (it stops; its events are ignored). */
+void call_media_detach(struct call *c);
+/* refer.c: ends a transfer under way (CANCEL the new leg, NOTIFY 487). */
+void call_xfer_abort(struct call *c);
 
 /* call_ctl_free: end a call now, sending what can be sent. */
 void call_out_abort(struct call *c);

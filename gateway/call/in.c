@@ -111,6 +111,7 @@ static void a_connect(struct call *c, const struct sip_msg *msg)
 	if (sdp)
 		call_media_peer_answer(c, msg->body);
 	tpri_call_answer(c->pc);
+	call_media_sync(c);
 }
 
 /* Every fork failed (code) before an answer. */
@@ -211,24 +212,66 @@ static void in_established(struct sip_sess *s, const struct sip_msg *msg, void *
 	LOGI(c->ctx, "answered by %s: %s", sip_dialog_remote_target(sip_sess_dialog(s)),
 	     c->dir == CALL_LOCAL ? "200" : "CONNECT");
 	a_connect(c, msg);
-	/* The others lose; sip_sess_close() sends CANCEL (without Reason: the UA has no
-	 * way to add SIP;cause=200 to it yet). */
+	/* The others lose: CANCEL with Reason: SIP;cause=200 (RFC 3326), so phones do not
+	 * list the call as missed. */
 	for (unsigned i = 0; i < c->nforks; i++)
 		if (c->forks[i].live && c->forks[i].sess != s) {
-			sip_sess_close(c->forks[i].sess, 0);
+			sip_sess_close_reason(c->forks[i].sess, 0, 200, 0);
 			fork_end(&c->forks[i]);
 		}
+}
+
+/* A re-INVITE or UPDATE from the answered phone (hold, resume, a new address). */
+static uint16_t in_offer(struct sip_sess *s, const struct sip_msg *msg, const char **ctype,
+                         struct pl *answer, void *arg)
+{
+	struct call_fork *f = arg;
+	struct call *c = f->call;
+	uint16_t code;
+
+	if (c->dir == CALL_LOCAL || s != c->sess)
+		return 488; /* user to user: SDP is not ours to answer (no re-offer relay yet) */
+	if ((code = call_media_answer(c, msg->body)))
+		return code;
+	*ctype = "application/sdp";
+	*answer = pl_make(c->sdp, c->sdp_len);
+	call_media_sync(c);
+	return 0;
+}
+
+static void in_answer(struct sip_sess *s, uint16_t code, const struct sip_msg *msg, void *arg)
+{
+	struct call_fork *f = arg;
+	struct call *c = f->call;
+
+	if (c->dir != CALL_LOCAL && s == c->sess && code < 300 && msg && msg->body.l &&
+	    !call_media_peer_answer(c, msg->body))
+		call_media_sync(c);
+}
+
+static uint16_t in_info(struct sip_sess *s, struct pl package, const struct sip_msg *msg,
+                        void *arg)
+{
+	struct call_fork *f = arg;
+
+	(void)package;
+	if (f->call->dir == CALL_LOCAL || s != f->call->sess)
+		return 469; /* Bad Info Package: nothing to relay it to */
+	return call_media_info(f->call, msg);
 }
 
 static const struct sip_sess_handlers in_handlers = {
     .progress = in_progress,
     .established = in_established,
     .closed = in_closed,
+    .offer = in_offer,
+    .answer = in_answer,
+    .info = in_info,
 };
 
 /* From, P-Asserted-Identity, Privacy from the calling number and its presentation. */
-static void in_identity(struct call *c, const struct tpri_number *calling, char *from, size_t fsize,
-                        char *hdrs, size_t hsize)
+void call_pstn_identity(struct call *c, const struct tpri_number *calling, char *from,
+                        size_t fsize, char *hdrs, size_t hsize)
 {
 	const char *dom = sip_ua_domain(c->cc->cfg.ua);
 	struct route_number num;
@@ -379,7 +422,7 @@ static int in_start(struct call *c, const struct tpri_event *ev)
 	call_media_local_for(c, t.uri[0], &local);
 	if (call_media_init(c, &local) || call_media_offer(c))
 		return Q850_TEMPORARY_FAILURE;
-	in_identity(c, ev->calling, from, sizeof(from), hdrs, sizeof(hdrs));
+	call_pstn_identity(c, ev->calling, from, sizeof(from), hdrs, sizeof(hdrs));
 	in_diversion(c, ev, hdrs, sizeof(hdrs));
 	if (did->kind == ROUTE_TARGET_USER)
 		snprintf(to, sizeof(to), "<sip:%s@%s>", did->target, sip_ua_domain(c->cc->cfg.ua));
@@ -443,7 +486,10 @@ void call_in_pri_event(struct call *c, const struct tpri_event *ev)
 			LOGI(c->ctx, "PSTN gave up (cause %d): CANCEL", ev->cause);
 		for (unsigned i = 0; i < c->nforks; i++)
 			if (c->forks[i].live) {
-				sip_sess_close(c->forks[i].sess, 0);
+				sip_sess_close_reason(c->forks[i].sess, 0, 0,
+				                      ev->cause > 0 && ev->cause < 128
+				                          ? (uint8_t)ev->cause
+				                          : Q850_NORMAL_CLEARING);
 				fork_end(&c->forks[i]);
 			}
 	}
@@ -565,4 +611,52 @@ void call_in_clear(struct call *c, int cause)
 			}
 	}
 	call_check_done(c);
+}
+
+int call_user_contact(struct call_ctl *cc, const char *user, char *uri, size_t usize, char *route,
+                      size_t rsize)
+{
+	struct targets t = {0};
+
+	if (!cc->cfg.reg || reg_lookup(cc->cfg.reg, user, collect, &t, NULL))
+		return EIO;
+	if (!t.n)
+		return ENOENT;
+	snprintf(uri, usize, "%s", t.uri[0]);
+	snprintf(route, rsize, "%s", t.path[0]);
+	return 0;
+}
+
+void call_in_leg_gone(struct call *c, struct sip_sess *s)
+{
+	for (unsigned i = 0; i < c->nforks; i++)
+		if (c->forks[i].live && c->forks[i].sess == s)
+			fork_end(&c->forks[i]);
+}
+
+void call_in_leg_adopt(struct call *c, struct sip_sess *s)
+{
+	struct call_fork *f = NULL;
+
+	for (unsigned i = 0; i < c->nforks && !f; i++)
+		if (c->forks[i].live && c->forks[i].sess == s)
+			f = &c->forks[i];
+	for (unsigned i = 0; i < c->nforks && !f; i++) /* a slot of a fork that is over */
+		if (!c->forks[i].live)
+			f = &c->forks[i];
+	if (!f && c->nforks < CALL_MAX_FORKS)
+		f = &c->forks[c->nforks++];
+	if (!f) { /* cannot happen: the answered leg's own slot is free once it left */
+		sip_sess_close(s, 0);
+		return;
+	}
+	if (!f->live) {
+		f->call = c;
+		f->sess = s;
+		f->code = 0;
+		f->live = true;
+		c->nlive++;
+	}
+	c->sess = s;
+	sip_sess_set_handlers(s, &in_handlers, f);
 }

@@ -7,8 +7,10 @@
  * next group is tried when the network answers with congestion: causes 34,
  * 42, 44). PSTN progress becomes SIP: CALL PROCEEDING nothing (the
  * transaction sent 100), ALERTING 180, PROGRESS with in-band information 183
- * (without SDP: there is no early media path yet), CONNECT 200 with the SDP
- * answer negotiated at INVITE time. Clearing before the answer becomes a
+ * with our SDP answer and the B-channel's audio as early media (also for an
+ * ALERTING that says in-band information is there: ringback), CONNECT 200
+ * with the SDP answer negotiated at INVITE time (or our offer, when the
+ * INVITE had none: 183s then go without SDP). Clearing before the answer becomes a
  * final status from the cause map with Reason: Q.850; after it, a BYE with
  * Reason. CANCEL and BYE from the phone clear the PRI call with cause 16.
  */
@@ -72,8 +74,8 @@ static void out_answer(struct sip_sess *s, uint16_t code, const struct sip_msg *
 	struct call *c = arg;
 
 	(void)s;
-	if (code < 300 && msg && msg->body.l)
-		call_media_peer_answer(c, msg->body);
+	if (code < 300 && msg && msg->body.l && !call_media_peer_answer(c, msg->body))
+		call_media_sync(c);
 }
 
 static uint16_t out_offer(struct sip_sess *s, const struct sip_msg *msg, const char **ctype,
@@ -88,13 +90,23 @@ static uint16_t out_offer(struct sip_sess *s, const struct sip_msg *msg, const c
 		return code;
 	*ctype = "application/sdp";
 	*answer = pl_make(c->sdp, c->sdp_len);
+	call_media_sync(c); /* hold, resume, a new address */
 	return 0;
+}
+
+static uint16_t out_info(struct sip_sess *s, struct pl package, const struct sip_msg *msg,
+                         void *arg)
+{
+	(void)s;
+	(void)package;
+	return call_media_info(arg, msg);
 }
 
 static const struct sip_sess_handlers out_handlers = {
     .closed = out_closed,
     .answer = out_answer,
     .offer = out_offer,
+    .info = out_info,
 };
 
 static const enum tpri_hunt hunt_map[] = {
@@ -368,6 +380,24 @@ static void out_connect(struct call *c)
 		LOGW(c->ctx, "no SDP offer for the 200: %s", strerror(err));
 	sip_sess_answer(c->sess, c->sdp_len ? "application/sdp" : NULL, c->sdp_len ? c->sdp : NULL,
 	                c->sdp_len);
+	call_media_sync(c); /* a delayed offer's answer comes in the ACK (out_answer) */
+}
+
+/* 183 with our answer and the B-channel as early media; without SDP when we have no
+ * answer to give (delayed offer: our offer may not go in an unreliable 183). */
+static void out_early_media(struct call *c)
+{
+	bool sdp = c->sdp_len && !c->sdp_is_offer;
+
+	if (!c->sess)
+		return;
+	sip_sess_progress(c->sess, 183, sdp ? "application/sdp" : NULL, sdp ? c->sdp : NULL,
+	                  sdp ? c->sdp_len : 0, false);
+	if (sdp && !c->early) {
+		c->early = true;
+		LOGI(c->ctx, "in-band information: 183 with early media");
+		call_media_sync(c);
+	}
 }
 
 void call_out_pri_event(struct call *c, const struct tpri_event *ev)
@@ -377,14 +407,15 @@ void call_out_pri_event(struct call *c, const struct tpri_event *ev)
 		LOGD(c->ctx, "CALL PROCEEDING");
 		break;
 	case TPRI_EV_ALERTING:
-		if (c->sess && !c->alerted)
+		if (ev->progress & PRI_PROG_INBAND_AVAILABLE)
+			out_early_media(c); /* the ringback comes from the network */
+		else if (c->sess && !c->alerted)
 			sip_sess_progress(c->sess, 180, NULL, NULL, 0, false);
 		c->alerted = true;
 		break;
 	case TPRI_EV_PROGRESS:
-		/* In-band information: 183 (no SDP: no early media path without the engine). */
-		if (c->sess && (ev->progress & PRI_PROG_INBAND_AVAILABLE))
-			sip_sess_progress(c->sess, 183, NULL, NULL, 0, false);
+		if (ev->progress & PRI_PROG_INBAND_AVAILABLE)
+			out_early_media(c);
 		break;
 	case TPRI_EV_ANSWER:
 		out_connect(c);
@@ -440,4 +471,10 @@ void call_out_clear(struct call *c, int cause)
 		c->cc->st.out_failed++;
 	}
 	call_check_done(c);
+}
+
+void call_out_leg_adopt(struct call *c, struct sip_sess *s)
+{
+	c->sess = s;
+	sip_sess_set_handlers(s, &out_handlers, c);
 }

@@ -414,9 +414,10 @@ int media_chan_stop(struct media_chan *ch)
 	return err;
 }
 
-int media_chan_repoint(struct media_chan *ch, const struct sa *remote, const struct sa *rtcp)
+int media_chan_repoint(struct media_chan *ch, const struct sa *remote, const struct sa *rtcp,
+                       uint32_t timeout_ms)
 {
-	struct mcmd m = {.type = MCMD_REPOINT};
+	struct mcmd m = {.type = MCMD_REPOINT, .ms = timeout_ms};
 
 	if (!remote)
 		return EINVAL;

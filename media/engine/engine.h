@@ -169,8 +169,11 @@ int media_chan_start(struct media_chan **chp, struct media_engine *e,
                      const struct media_chan_params *p);
 /* The rest: 0, or ENOSPC when the worker's queue is full (try again), EALREADY after stop. */
 int media_chan_stop(struct media_chan *ch);
-/* Re-INVITE: new remote (and RTCP remote, may be NULL); the latch is dropped. */
-int media_chan_repoint(struct media_chan *ch, const struct sa *remote, const struct sa *rtcp);
+/* Re-INVITE: new remote (unset: send nothing, as on hold) and RTCP remote (may be
+ * NULL); the latch is dropped. timeout_ms replaces the RTP timeout and restarts its
+ * clock (0 while the peer is not to send, e.g. it holds us). */
+int media_chan_repoint(struct media_chan *ch, const struct sa *remote, const struct sa *rtcp,
+                       uint32_t timeout_ms);
 /* A digit to play in-band towards the B-channel (SIP INFO). duration_ms 0: 100. */
 int media_chan_dtmf(struct media_chan *ch, int event, uint32_t duration_ms);
 /* Echo cancelling on/off (only if params.ec set up its state; off after a fax tone). */

@@ -173,7 +173,9 @@ static void tx_send(struct media_worker *w, struct media_chan *c, unsigned n)
 	const struct sa *dst = rtp_sess_remote(&c->rtp);
 	int r;
 
-	if (!n || !sa_isset(dst))
+	/* p.remote unset: the SDP says not to send (hold); a latched address is not a
+	 * reason to send then */
+	if (!n || !sa_isset(dst) || !sa_isset(&c->p.remote))
 		return;
 	for (unsigned i = 0; i < n; i++) {
 		w->txm[i].msg_hdr.msg_name = (void *)&dst->u.sa;
@@ -455,9 +457,13 @@ static void run_cmd(struct media_worker *w, const struct mcmd *m)
 		chan_stop(w, c);
 		break;
 	case MCMD_REPOINT:
-		rtp_sess_set_remote(&c->rtp, &m->remote);
+		rtp_sess_set_remote(&c->rtp, sa_isset(&m->remote) ? &m->remote : NULL);
 		c->p.remote = m->remote;
 		c->p.remote_rtcp = m->rtcp;
+		c->p.timeout_ms = m->ms;
+		c->rtp.cfg.timeout_ms = m->ms;
+		c->rtp.rx_last_us = now_ns() / 1000u; /* the timeout counts from now */
+		c->rtp.timed_out = false;
 		break;
 	case MCMD_DTMF:
 		(void)dsp_chan_digit(&c->dsp, m->event, m->ms);

@@ -12,49 +12,9 @@ import time
 import pytest
 
 from conftest import ROOT, Proc, binary
+from peers.pstnsim import Ctl
 
 DEMO = os.path.join(ROOT, "tdm", "pstnsim", "examples", "demo.yaml")
-
-
-class Ctl:
-    """A control socket client: sends commands, collects every event line."""
-
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(path)
-        self.s.settimeout(0.1)
-        self.buf = b""
-        self.events = []
-        self.replies = []
-
-    def pump(self, seconds=0.0):
-        end = time.monotonic() + seconds
-        while True:
-            try:
-                data = self.s.recv(65536)
-                if not data:
-                    break
-                self.buf += data
-            except socket.timeout:
-                pass
-            while b"\n" in self.buf:
-                line, self.buf = self.buf.split(b"\n", 1)
-                obj = json.loads(line)
-                (self.events if "event" in obj else self.replies).append(obj)
-            if time.monotonic() >= end:
-                break
-
-    def wait_event(self, pred, timeout=5.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            for e in self.events:
-                if pred(e):
-                    return e
-            self.pump(0.1)
-        return None
-
-    def close(self):
-        self.s.close()
 
 
 @pytest.fixture(scope="module")

@@ -115,7 +115,7 @@ static const char gw_yaml[] =
 	"  - { name: '1002', password: pw2, number: '+442079460099' }\n"
 	"trunks:\n"
 	"  - { name: carrier, address: 'tcp:192.0.2.10' }\n"
-	"registrar: { db: /tmp/x.db, md5_only: true }\n"
+	"registrar: { db: /tmp/x.db, digest_algorithms: [md5, sha-512-256, sha-256] }\n"
 	"causes: { profile: rfc3398, to_sip: { 17: 600 }, from_sip: { 486: 21 },"
 	" from_sip_alerted: { 486: 17 } }\n"
 	"routes:\n"
@@ -184,7 +184,11 @@ static void test_gateway_sections(void **state)
 		assert_int_equal(cause_to_sip(cm, 1, NULL), 404); /* the rest as the table says */
 		mem_deref(cm);
 	}
-	assert_true(cfg->registrar.md5_only);
+	/* the challenge order, as written */
+	assert_int_equal(cfg->registrar.digest_algs.n, 3);
+	assert_int_equal(cfg->registrar.digest_algs.alg[0], SIP_DIGEST_MD5);
+	assert_int_equal(cfg->registrar.digest_algs.alg[1], SIP_DIGEST_SHA512_256);
+	assert_int_equal(cfg->registrar.digest_algs.alg[2], SIP_DIGEST_SHA256);
 	assert_int_equal(cfg->nroutes_out, 2);
 	assert_int_equal(cfg->routes_out[0].ngroups, 2);
 	assert_int_equal(cfg->routes_out[0].groups[0], 2);
@@ -231,6 +235,53 @@ static void test_gateway_defaults(void **state)
 	assert_false(cfg->spans[0].conf.clock_master);
 	assert_int_equal(cfg->nusers, 0);
 	assert_string_equal(cfg->registrar.db, ":memory:");
+	assert_int_equal(cfg->registrar.digest_algs.n, 0); /* the auth server's [sha-256, md5] */
+	cfg_free(cfg);
+	cfg = load_ok("sip: {}\nregistrar: { digest_algorithms: [sha-256] }\n");
+	assert_int_equal(cfg->registrar.digest_algs.n, 1);
+	assert_int_equal(cfg->registrar.digest_algs.alg[0], SIP_DIGEST_SHA256);
+	assert_string_equal(cfg->registrar.db, ":memory:");
+	cfg_free(cfg);
+}
+
+static void test_media_section(void **state)
+{
+	struct tandem_config *cfg = load_ok("sip: {}\n");
+	const struct cfg_media *m = &cfg->media;
+
+	(void)state;
+	assert_int_equal(m->port_min, 10000);
+	assert_int_equal(m->port_max, 19999);
+	assert_int_equal(m->dscp, 46);
+	assert_int_equal(m->ncodecs, 2);
+	assert_int_equal(m->codecs[0], SDP_CODEC_PCMA);
+	assert_int_equal(m->srtp, SDP_SRTP_OFF);
+	assert_int_equal(m->dtmf, MEDIA_DTMF_RFC4733);
+	assert_true(m->ec);
+	assert_int_equal(m->ec_tail_ms, 64);
+	assert_int_equal(m->rtp_timeout_s, 30);
+	cfg_free(cfg);
+	cfg = load_ok("sip: {}\nmedia:\n  rtp_ports: 30000-30099\n  dscp: off\n"
+	              "  codecs: [g722, pcmu]\n  srtp: mandatory\n  dtmf: info\n"
+	              "  jitter_buffer: { min_ms: 60, max_ms: 300 }\n"
+	              "  echo_cancel: { enabled: false, tail_ms: 128 }\n  rtp_timeout: 0\n"
+	              "  workers: 2\n  ptime: 30\n");
+	m = &cfg->media;
+	assert_int_equal(m->port_min, 30000);
+	assert_int_equal(m->port_max, 30099);
+	assert_int_equal(m->dscp, -1);
+	assert_int_equal(m->ncodecs, 2);
+	assert_int_equal(m->codecs[0], SDP_CODEC_G722);
+	assert_int_equal(m->codecs[1], SDP_CODEC_PCMU);
+	assert_int_equal(m->srtp, SDP_SRTP_MANDATORY);
+	assert_int_equal(m->dtmf, MEDIA_DTMF_INFO);
+	assert_int_equal(m->jb_min_ms, 60);
+	assert_int_equal(m->jb_max_ms, 300);
+	assert_false(m->ec);
+	assert_int_equal(m->ec_tail_ms, 128);
+	assert_int_equal(m->rtp_timeout_s, 0);
+	assert_int_equal(m->workers, 2);
+	assert_int_equal(m->ptime, 30);
 	cfg_free(cfg);
 }
 
@@ -273,7 +324,15 @@ static void test_gateway_errors(void **state)
 		   "t.yaml:4:7: an inbound route needs one of did or pattern");
 	expect_err("sip: {}\nroutes:\n  outbound:\n    - { pattern: '+!', hunt: up }\n",
 		   "t.yaml:4:24: unknown key 'hunt'");
-	expect_err("sip: {}\nmedia: {}\n", "t.yaml:2:1: unknown key 'media'");
+	expect_err("sip: {}\nmedia: { codecs: [pcma, gsm] }\n",
+	           "t.yaml:2:25: a codec must be one of pcma, pcmu, g722");
+	expect_err("sip: {}\nmedia: { rtp_ports: 20000-10000 }\n", "t.yaml:2:21: rtp_ports must be");
+	expect_err("sip: {}\nmedia: { srtp: maybe }\n", "t.yaml:2:16: srtp must be one of off");
+	expect_err("sip: {}\nmedia: { dtmf: sip }\n", "t.yaml:2:16: dtmf must be one of rfc4733");
+	expect_err("sip: {}\nmedia: { jitter_buffer: { min_ms: 100, max_ms: 60 } }\n",
+	           "t.yaml:2:25: jitter_buffer: max_ms below min_ms");
+	expect_err("sip: {}\nmedia: { ptime: 25 }\n", "t.yaml:2:17: ptime must be 10");
+	expect_err("sip: {}\nmedia: { echo: true }\n", "t.yaml:2:10: unknown key 'echo'");
 	expect_err("sip: {}\ntrunks:\n  - { name: c, address: 'udp:carrier.example' }\n",
 	           "t.yaml:3:25: trunk address 'udp:carrier.example'");
 	expect_err("sip: {}\ntrunks:\n  - { name: c }\n", "t.yaml:3:5: trunk 'c' needs an address");
@@ -282,6 +341,17 @@ static void test_gateway_errors(void **state)
 	expect_err("sip: {}\ncauses: { from_sip: [486] }\n", "t.yaml:2:21: expected a mapping");
 	expect_err("sip: {}\nroutes:\n  inbound:\n    - { did: '+1212', to: 'trunk:x' }\n",
 	           "no trunk 'x' in trunks");
+	expect_err("sip: {}\nregistrar:\n  digest_algorithms: [md5, sha-1]\n",
+	           "t.yaml:3:28: unknown digest algorithm 'sha-1' (md5, sha-256 or sha-512-256)");
+	expect_err("sip: {}\nregistrar:\n  digest_algorithms:\n    - sha-256\n    - MD5-sess\n",
+	           "t.yaml:5:7: unknown digest algorithm 'MD5-sess'");
+	expect_err("sip: {}\nregistrar:\n  digest_algorithms: []\n",
+	           "t.yaml:3:22: digest_algorithms needs at least one of md5, sha-256, sha-512-256");
+	expect_err("sip: {}\nregistrar: { digest_algorithms: [md5, sha-256, md5] }\n",
+	           "t.yaml:2:48: digest algorithm 'md5' given twice");
+	expect_err("sip: {}\nregistrar: { digest_algorithms: md5 }\n",
+	           "t.yaml:2:33: expected a list");
+	expect_err("sip: {}\nregistrar: { md5_only: true }\n", "t.yaml:2:14: unknown key 'md5_only'");
 }
 
 static void test_demo_file(void **state)
@@ -300,6 +370,10 @@ static void test_demo_file(void **state)
 	assert_int_equal(sa_port(&cfg->metrics.listen), 9469);
 	assert_string_equal(cfg->cdr.path, "/tmp/tandem-cdr.db");
 	assert_false(cfg->cdr.sync_full);
+	/* bindings in a file (they survive a restart); MD5 only (baresip 1.0, SIPp, sipsak) */
+	assert_string_equal(cfg->registrar.db, "/tmp/tandem-registrar.db");
+	assert_int_equal(cfg->registrar.digest_algs.n, 1);
+	assert_int_equal(cfg->registrar.digest_algs.alg[0], SIP_DIGEST_MD5);
 	cfg_free(cfg);
 }
 
@@ -364,6 +438,43 @@ static void test_file(void **state)
 	assert_non_null(strstr(err, "No such file"));
 }
 
+static void test_session_timer(void **state)
+{
+	struct tandem_config *cfg;
+
+	(void)state;
+	cfg = load_ok("sip: {}\n"); /* RFC 4028 §4's 1800 s, §5's floor of 90 s */
+	assert_int_equal(cfg->sip.session_expires, 1800);
+	assert_int_equal(cfg->sip.min_se, 90);
+	assert_false(cfg->sip.no_session_timer);
+	cfg_free(cfg);
+	cfg = load_ok("sip:\n  session_timer: { expires: 600, min_se: 120 }\n");
+	assert_int_equal(cfg->sip.session_expires, 600);
+	assert_int_equal(cfg->sip.min_se, 120);
+	cfg_free(cfg);
+	cfg = load_ok("sip:\n  session_timer: { expires: 90, min_se: 90 }\n");
+	assert_int_equal(cfg->sip.session_expires, 90);
+	cfg_free(cfg);
+	cfg = load_ok("sip:\n  session_timer:\n    enabled: false\n");
+	assert_true(cfg->sip.no_session_timer);
+	assert_int_equal(cfg->sip.session_expires, 1800);
+	cfg_free(cfg);
+	expect_err("sip:\n  session_timer: { min_se: 89 }\n",
+		   "t.yaml:2:28: min_se 89: RFC 4028 allows no less than 90 s");
+	expect_err("sip:\n  session_timer:\n    expires: 100\n    min_se: 120\n",
+		   "t.yaml:3:14: expires (100 s) must not be below min_se (120 s)");
+	/* min_se above the default interval without an expires: the mapping is named */
+	expect_err("sip:\n  session_timer: { min_se: 3600 }\n",
+		   "t.yaml:2:18: expires (1800 s) must not be below min_se (3600 s)");
+	expect_err("sip:\n  session_timer: { expires: 0 }\n",
+		   "t.yaml:2:29: expected a whole number from 1 to 86400");
+	expect_err("sip:\n  session_timer: { expires: soon }\n", "t.yaml:2:29: expected a whole");
+	expect_err("sip:\n  session_timer: { refresher: uac }\n",
+		   "t.yaml:2:20: unknown key 'refresher'");
+	expect_err("sip:\n  session_timer: { enabled: maybe }\n", "t.yaml:2:29:");
+	expect_err("sip:\n  session_timer: 1800\n", "t.yaml:2:18:");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,9 +485,11 @@ int main(void)
 		cmocka_unit_test(test_gateway_sections),
 		cmocka_unit_test(test_gateway_defaults),
 		cmocka_unit_test(test_gateway_errors),
+		cmocka_unit_test(test_media_section),
 		cmocka_unit_test(test_demo_file),
 		cmocka_unit_test(test_ops_sections),
 		cmocka_unit_test(test_ops_errors),
+		cmocka_unit_test(test_session_timer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

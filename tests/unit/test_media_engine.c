@@ -588,7 +588,7 @@ static void test_repoint(void **state)
 	chan_open(f, 0);
 	run_ticks(f, 10);
 	assert_true(f->rtp_pkts >= 5);
-	assert_int_equal(media_chan_repoint(f->ch, &new_sa, NULL), 0);
+	assert_int_equal(media_chan_repoint(f->ch, &new_sa, NULL, 0), 0);
 	run_ticks(f, 3);
 	before = f->rtp_pkts;
 	run_ticks(f, 10);

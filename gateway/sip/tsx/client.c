@@ -218,6 +218,12 @@ static int send_cancel(struct sip_tsx *tsx)
 	sip_mb_printf(&mb, "Max-Forwards: 70\r\nFrom: %.*s\r\nTo: %.*s\r\nCall-ID: %.*s\r\n",
 	              PL_ARG(sip_msg_hdr(r, SIP_HDR_FROM)->val),
 	              PL_ARG(sip_msg_hdr(r, SIP_HDR_TO)->val), PL_ARG(r->callid));
+	if (tsx->cancel_sip == 200)
+		sip_mb_printf(&mb, "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n");
+	else if (tsx->cancel_sip)
+		sip_mb_printf(&mb, "Reason: SIP;cause=%u\r\n", tsx->cancel_sip);
+	if (tsx->cancel_q850)
+		sip_mb_printf(&mb, "Reason: Q.850;cause=%u\r\n", tsx->cancel_q850);
 	sip_mb_printf(&mb, "CSeq: %u CANCEL\r\nContent-Length: 0\r\n\r\n", r->cseq.num);
 	err = sip_mb_finish(&mb);
 	if (!err)
@@ -365,6 +371,11 @@ out:
 
 int sip_tsx_cancel(struct sip_tsx *ctx)
 {
+	return sip_tsx_cancel_reason(ctx, 0, 0);
+}
+
+int sip_tsx_cancel_reason(struct sip_tsx *ctx, uint16_t sip_cause, uint8_t q850_cause)
+{
 	if (!ctx || ctx->server)
 		return EINVAL;
 	if (!ctx->tl)
@@ -376,6 +387,8 @@ int sip_tsx_cancel(struct sip_tsx *ctx)
 	if (ctx->cancel_pending)
 		return EALREADY;
 	ctx->cancel_pending = true;
+	ctx->cancel_sip = sip_cause;
+	ctx->cancel_q850 = q850_cause;
 	/* §9.1: not before a provisional, which tells us the request got there */
 	if (ctx->state == TS_CALLING)
 		return 0;

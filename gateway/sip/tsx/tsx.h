@@ -140,6 +140,10 @@ int sip_tsx_send_ack(struct sip_tsx_layer *tl, const char *buf, size_t len, enum
  * CANCEL already requested), EINVAL for a non-INVITE, ESRCH if terminated.
  */
 int sip_tsx_cancel(struct sip_tsx *ctx);
+/* The same with Reason headers (RFC 3326) on the CANCEL: sip_cause (200: "Call
+ * completed elsewhere", as to the losing branches of a fork) and/or a Q.850
+ * cause (the PSTN side gave up); 0 leaves either out. */
+int sip_tsx_cancel_reason(struct sip_tsx *ctx, uint16_t sip_cause, uint8_t q850_cause);
 
 /* Detaches the TU from a client transaction: no more handler calls (so
  * forget the handle too, unless referenced). */

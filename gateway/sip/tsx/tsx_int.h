@@ -46,6 +46,8 @@ struct sip_tsx {
 	char *ack; /* ACK for a non-2xx final, built once (mem) */
 	size_t ack_len;
 	bool cancel_pending, cancel_sent;
+	uint16_t cancel_sip;  /* Reason: SIP;cause= on the CANCEL (RFC 3326), 0: none */
+	uint8_t cancel_q850;  /* Reason: Q.850;cause=, 0: none */
 
 	/* server */
 	char *resp; /* last response sent (mem) */

@@ -312,11 +312,11 @@ void ua_creq_detach(struct sip_creq *cr)
 	}
 }
 
-int ua_creq_cancel(struct sip_creq *cr)
+int ua_creq_cancel(struct sip_creq *cr, uint16_t sip_cause, uint8_t q850_cause)
 {
 	if (!cr || cr->final || !cr->ctx)
 		return EALREADY;
-	return sip_tsx_cancel(cr->ctx);
+	return sip_tsx_cancel_reason(cr->ctx, sip_cause, q850_cause);
 }
 
 static void dreq_resp(int err, const struct sip_msg *resp, void *arg);

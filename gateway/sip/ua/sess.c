@@ -249,6 +249,12 @@ void ua_sess_dlg_req(struct sip_dialog *dlg, struct sip_tsx *stx, const struct s
 
 void sip_sess_close(struct sip_sess *s, uint16_t code)
 {
+	sip_sess_close_reason(s, code, 0, 0);
+}
+
+void sip_sess_close_reason(struct sip_sess *s, uint16_t code, uint16_t sip_cause,
+                           uint8_t q850_cause)
+{
 	if (!s || s->state == SIP_SESS_CLOSED)
 		return;
 	s->app_closed = true;
@@ -258,7 +264,7 @@ void sip_sess_close(struct sip_sess *s, uint16_t code)
 		if (s->uac) {
 			/* CANCEL goes once a provisional came; a racing 2xx gets ACK+BYE */
 			s->state = SIP_SESS_CLOSING;
-			if (ua_creq_cancel(s->inv) != 0)
+			if (ua_creq_cancel(s->inv, sip_cause, q850_cause) != 0)
 				ua_sess_terminate(s, 0, 0, NULL);
 			return;
 		}

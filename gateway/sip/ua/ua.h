@@ -372,6 +372,10 @@ int sip_sess_modify(struct sip_sess *s, bool use_update, const char *ctype, cons
  * BYE (established). No handler is called afterwards; the handle is invalid.
  */
 void sip_sess_close(struct sip_sess *s, uint16_t code);
+/* The same with Reason (RFC 3326) on a CANCEL: sip_cause 200 for the losing forks
+ * ("Call completed elsewhere"), q850_cause when the PSTN caller gave up; 0: none. */
+void sip_sess_close_reason(struct sip_sess *s, uint16_t code, uint16_t sip_cause,
+                           uint8_t q850_cause);
 
 /*
  * Hangs up an established (or answered) session with BYE (reason_hdr: raw

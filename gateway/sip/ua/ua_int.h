@@ -137,7 +137,7 @@ int ua_creq_send(struct sip_creq **slot, struct sip_dialog *dlg, const char *met
                  void *arg);
 /* The owner goes away: no more calls. */
 void ua_creq_detach(struct sip_creq *cr);
-int ua_creq_cancel(struct sip_creq *cr);
+int ua_creq_cancel(struct sip_creq *cr, uint16_t sip_cause, uint8_t q850_cause);
 void ua_creqs_free(struct sip_ua *ua);
 static inline bool ua_creq_pending(const struct sip_creq *cr)
 {
