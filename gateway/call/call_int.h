@@ -15,6 +15,7 @@
 #define CALL_MAX_SPANS 64
 #define CALL_MAX_FORKS 8
 #define CALL_SDP_MAX   2048
+#define CALL_MAX_REDIRECTS 3 /* 3xx followed per call */
 
 struct sip_auth_server;
 struct span_gauges;
@@ -54,6 +55,7 @@ struct call_fork {
 	struct sip_sess *sess;
 	uint16_t code; /* final status, when it failed */
 	bool live;
+	char redirect[256]; /* a 3xx's Contact, to follow */
 };
 
 struct call {
@@ -69,6 +71,8 @@ struct call {
 	struct call_fork forks[CALL_MAX_FORKS];
 	unsigned nforks, nlive;
 	uint16_t best; /* inbound: the final status to report when every fork failed */
+	unsigned redirects;
+	char from[160], to[272], hdrs[512]; /* of the forks' INVITEs, for redirects */
 	bool bye_sent;
 
 	/* PRI leg */

@@ -55,6 +55,9 @@ static unsigned rank(uint16_t code)
 	return code ? 1 : 0;
 }
 
+static int in_fork(struct call *c, const char *target, const char *route, const char *from,
+                   const char *to, const char *hdrs);
+
 static void in_clear_pri(struct call *c, int cause)
 {
 	if (c->pc && !c->pri_cleared) {
@@ -145,6 +148,46 @@ static void a_hangup(struct call *c, uint16_t code)
 	}
 }
 
+/* 3xx: remember the first sip/sips Contact; in_closed follows it. */
+static void in_redirect(struct sip_sess *s, uint16_t code, const struct sip_msg *resp, void *arg)
+{
+	struct call_fork *f = arg;
+	const struct sip_hdr *h = sip_msg_hdr(resp, SIP_HDR_CONTACT);
+	struct sip_addr a;
+
+	(void)s;
+	for (; h; h = h->next >= 0 ? &resp->hdr[h->next] : NULL) {
+		if (sip_addr_decode(&a, h->val) || a.star ||
+		    (a.uri.scheme != SIP_URI_SIP && a.uri.scheme != SIP_URI_SIPS) ||
+		    a.uri_pl.l >= sizeof(f->redirect))
+			continue;
+		pl_strcpy(a.uri_pl, f->redirect, sizeof(f->redirect));
+		LOGI(f->call->ctx, "%u: redirected to %s", code, f->redirect);
+		return;
+	}
+	LOGN(f->call->ctx, "%u without a SIP Contact to follow", code);
+}
+
+/* A fork redirected: a new INVITE to its Contact, at most CALL_MAX_REDIRECTS in a call. */
+static bool follow_redirect(struct call *c, struct call_fork *f)
+{
+	char target[sizeof(f->redirect)];
+
+	if (!f->redirect[0] || f->code < 300 || f->code >= 400 || c->answered || !a_alive(c))
+		return false;
+	if (c->redirects >= CALL_MAX_REDIRECTS) {
+		LOGN(c->ctx, "redirect to %s not followed: %u redirects already", f->redirect,
+		     c->redirects);
+		return false;
+	}
+	if (c->nforks >= CALL_MAX_FORKS)
+		return false;
+	c->redirects++;
+	snprintf(target, sizeof(target), "%s", f->redirect);
+	f->redirect[0] = '\0';
+	return in_fork(c, target, "", c->from, c->to, c->hdrs) == 0;
+}
+
 static void in_closed(struct sip_sess *s, int err, uint16_t code, const char *reason, void *arg)
 {
 	struct call_fork *f = arg;
@@ -161,6 +204,10 @@ static void in_closed(struct sip_sess *s, int err, uint16_t code, const char *re
 		if (rank(f->code) > rank(c->best))
 			c->best = f->code;
 		LOGD(c->ctx, "fork %s: %u %s", sip_sess_callid(s), f->code, reason ? reason : "");
+		if (follow_redirect(c, f)) {
+			mem_deref(c);
+			return;
+		}
 		if (!c->nlive && !c->answered && a_alive(c)) {
 			c->cc->st.in_failed++;
 			a_fail(c, c->best ? c->best : 408);
@@ -267,6 +314,7 @@ static const struct sip_sess_handlers in_handlers = {
     .offer = in_offer,
     .answer = in_answer,
     .info = in_info,
+    .redirect = in_redirect,
 };
 
 /* From, P-Asserted-Identity, Privacy from the calling number and its presentation. */
@@ -428,6 +476,9 @@ static int in_start(struct call *c, const struct tpri_event *ev)
 		snprintf(to, sizeof(to), "<sip:%s@%s>", did->target, sip_ua_domain(c->cc->cfg.ua));
 	else
 		snprintf(to, sizeof(to), "<%s>", t.uri[0]);
+	snprintf(c->from, sizeof(c->from), "%s", from);
+	snprintf(c->to, sizeof(c->to), "%s", to);
+	snprintf(c->hdrs, sizeof(c->hdrs), "%s", hdrs);
 	for (unsigned i = 0; i < t.n; i++)
 		in_fork(c, t.uri[i], t.path[i], from, to, hdrs);
 	return c->nforks ? 0 : Q850_DEST_OUT_OF_ORDER;
@@ -502,6 +553,9 @@ int call_in_ring_user(struct call *c, const char *user, const char *from, const 
 	struct targets t;
 	int cause = in_targets(c, &did, NULL, &t);
 
+	snprintf(c->from, sizeof(c->from), "%s", from);
+	snprintf(c->to, sizeof(c->to), "%s", to);
+	c->hdrs[0] = '\0';
 	for (unsigned i = 0; !cause && i < t.n; i++)
 		in_fork(c, t.uri[i], t.path[i], from, to, "");
 	return cause ? cause : c->nforks ? 0 : Q850_DEST_OUT_OF_ORDER;

@@ -19,6 +19,7 @@ Everything on 127.0.0.1 and abstract Unix sockets; every wait is bounded.
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import time
 import uuid
@@ -102,6 +103,24 @@ def phone(baresips, tmp_path, gw, user="1001", hz=PHONE_HZ, **kw):
     return bs
 
 
+def cdr_rows(tmp_path, timeout=5.0):
+    """The CDRs in the test's database (written when a call is over)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = []
+        if (tmp_path / "cdr.db").exists():
+            db = sqlite3.connect(str(tmp_path / "cdr.db"))
+            db.row_factory = sqlite3.Row
+            try:
+                rows = [dict(r) for r in db.execute("SELECT * FROM cdr ORDER BY id")]
+            except sqlite3.OperationalError:
+                rows = []
+            db.close()
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
 def tone_heard(ctl, hz, timeout=8.0, call=None):
     return ctl.wait_event(lambda e: e["event"] == "tone" and abs(e["frequency"] - hz) < 15 and
                           (call is None or e["call"] == call), timeout)
@@ -126,6 +145,9 @@ def test_outbound_tone_both_ways(tmp_path, gateway, baresips):
     d = disconnect(gateway.ctl)
     assert d and d["cause"] == 16, gateway.ctl.events
     assert "media: RTP port" in gateway.output()
+    # the CDR carries the RTP counters of the call (4 s of 20 ms packets at least)
+    rows = cdr_rows(tmp_path)
+    assert rows and rows[-1]["rtp_rx"] > 150 and rows[-1]["rtp_lost"] == 0, rows
 
 
 def test_early_media_ringback_then_cancel(tmp_path, gateway, baresips):
@@ -341,3 +363,152 @@ def test_refer_blind_transfer_to_user(tmp_path, gateway, baresips):
     assert d and d["cause"] == 16, gateway.ctl.events
     out = gateway.output()
     assert "blind transfer of the PSTN party" in out and "joining the PSTN party" in out, out
+
+
+INFO_UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="call the IVR, key 1 5 9 as SIP INFO, take its read-back as INFO">
+  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:[service]@[remote_ip]:[remote_port];user=phone SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:trunk@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:trunk@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=- 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [local_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8
+      a=rtpmap:8 PCMA/8000
+
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send>
+    <![CDATA[
+
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:trunk@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <pause milliseconds="500"/>
+DIGITS
+READBACK
+  <send retrans="500">
+    <![CDATA[
+
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:trunk@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 20 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+  <Reference variables="s1,s2,s3"/>
+</scenario>
+"""
+
+INFO_SEND = """  <send retrans="500">
+    <![CDATA[
+
+      INFO [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:trunk@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: {cseq} INFO
+      Max-Forwards: 70
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal={digit}
+      Duration=160
+    ]]>
+  </send>
+  <recv response="200"/>
+  <pause milliseconds="250"/>
+"""
+
+INFO_RECV = """  <recv request="INFO">
+    <action>
+      <ereg regexp="Signal=(.)" search_in="body" check_it="true" assign_to="s{n},d{n}"/>
+      <test assign_to="ok{n}" variable="d{n}" compare="equal" value="{digit}"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+
+def test_info_dtmf_to_ivr_and_back(tmp_path, procs):
+    """dtmf: info: SIP INFO digits are played in-band to the IVR, and the digits it plays
+    back are detected and sent to the caller as INFO application/dtmf-relay."""
+    if not SIPP:
+        pytest.fail("sipp is not installed")
+    span_addr = f"@tandem-e2e-{uuid.uuid4().hex[:12]}"
+    port, sport = free_port(), free_port()
+    sim = procs.start([binary("pstnsim"), "-c", PSTNSIM_CFG, "-s", str(tmp_path / "sim.sock"),
+                       "--addr", f"1={span_addr}"], name="pstnsim")
+    cfg = gw_config(tmp_path, port, span_addr)
+    set_media(cfg, dtmf="info")
+    trust_sipp(cfg, sport)
+    gw = procs.start([binary("tandemd"), "-c", cfg], name="tandemd")
+    assert gw.wait_for("D-channel up", 10), gw.output() + sim.output()
+    ctl = Ctl(str(tmp_path / "sim.sock"))
+    digits = "159"
+    sends = "".join(INFO_SEND.format(cseq=2 + i, digit=d) for i, d in enumerate(digits))
+    recvs = "".join(INFO_RECV.format(n=i + 1, digit=d) for i, d in enumerate(digits))
+    xml = INFO_UAC.replace("DIGITS", sends).replace("READBACK", recvs)
+    xml = xml.replace('<Reference variables="s1,s2,s3"/>',
+                      '<Reference variables="s1,s2,s3,d1,d2,d3,ok1,ok2,ok3"/>')
+    sf = tmp_path / "info.xml"
+    sf.write_text(xml)
+    r = subprocess.run([SIPP, f"127.0.0.1:{port}", "-sf", str(sf), "-s", "+12125550102",
+                        "-i", "127.0.0.1", "-p", str(sport), "-m", "1", "-nostdin",
+                        "-timeout", "20", "-timeout_error", "-trace_err"],
+                       cwd=tmp_path, capture_output=True, timeout=40)
+    errs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("info*_errors.log"))
+    assert r.returncode == 0, (errs, gw.output()[-4000:])
+    deadline = time.monotonic() + 5
+    while ctl.digits() != digits and time.monotonic() < deadline:
+        ctl.pump(0.2)
+    assert ctl.digits() == digits, ctl.events
+    out = gw.output()
+    assert out.count("INFO digit") == 3, out[-4000:]
+    heard = re.findall(r"digit (.) heard \(\d+ ms\): INFO", out)
+    assert "".join(heard) == digits, (heard, out[-4000:])  # read back in order, once each
+    ctl.close()

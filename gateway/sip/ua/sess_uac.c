@@ -334,6 +334,8 @@ static void initial_final(struct sip_sess *s, int err, const struct sip_msg *res
 
 	if (code == 422 && s->state != SIP_SESS_CLOSING && retry_422(s, resp))
 		return;
+	if (code >= 300 && code < 400 && s->h.redirect && !s->app_closed)
+		s->h.redirect(s, code, resp, s->arg);
 	s->ua->st.sess_failed++;
 	ua_sess_terminate(s, err, code, resp ? sip_reason_phrase(code) : NULL);
 }

@@ -332,6 +332,9 @@ struct sip_sess_handlers {
 	uint16_t (*info)(struct sip_sess *s, struct pl package, const struct sip_msg *msg,
 	                 void *arg);
 	void (*info_resp)(struct sip_sess *s, int err, uint16_t code, void *arg);
+	/* UAC: the INVITE got a 3xx (resp has its Contacts); closed follows at once.
+	 * Following it is the application's call: a new sip_sess_connect(). */
+	void (*redirect)(struct sip_sess *s, uint16_t code, const struct sip_msg *resp, void *arg);
 };
 
 struct sip_sess_connect_opts {
