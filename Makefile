@@ -43,7 +43,7 @@ BENCHES    := $(BEN_SRCS:tests/bench/%.c=$(B)/bench/%)
 BENCH_LIBS_bench_sip_parse := $(shell pkg-config --libs libosip2 sofia-sip-ua 2>/dev/null)
 BENCH_CFLAGS_bench_sip_parse := $(shell pkg-config --cflags libosip2 sofia-sip-ua 2>/dev/null)
 
-.PHONY: all check run bench fuzz deps clean unit unit-asan e2e fuzz-smoke tests
+.PHONY: all check run bench fuzz deps clean unit unit-asan e2e e2e-asan fuzz-smoke tests
 all: $(BINS)
 
 deps:
@@ -80,6 +80,8 @@ $(B)/fuzz/libtandem.a: $(FUZZ_OBJS)
 define bin_rule
 $(B)/$(basename $(notdir $(1))): $(B)/obj/$(basename $(1)).o $(B)/libtandem.a
 	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$(LDLIBS)
+$(B)/asan/$(basename $(notdir $(1))): $(B)/asan/obj/$(basename $(1)).o $(B)/asan/libtandem.a
+	$$(CC) $$(ALL_CFLAGS) $$(SAN) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(BIN_SRCS),$(eval $(call bin_rule,$(s))))
 
@@ -123,17 +125,22 @@ fuzz: deps $(FUZZERS)
 e2e: $(BINS)
 	@sh tests/run_e2e.sh
 
+# The gateway's e2e tests against the programs built with ASan+UBSan.
+ASAN_BINS := $(BINS:$(B)/%=$(B)/asan/%)
+e2e-asan: $(ASAN_BINS)
+	@sh tests/run_e2e_asan.sh
+
 check: deps
 	@$(MAKE) --no-print-directory tests $(FUZZERS)
 	@$(MAKE) --no-print-directory unit unit-asan fuzz-smoke
-	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory e2e e2e-asan
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BINS) $(BENCHES)
-	@sh tests/bench/run.sh $(BENCHES)
 	@echo "== pritest: 1,000 calls over a virtual E1, then a T1 (audio and DTMF checked on each)"
 	@build/pritest --calls 1000 --timeout 240
 	@build/pritest --t1 --calls 1000 --timeout 240
+	@sh tests/bench/run.sh $(BENCHES)
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -11,6 +11,7 @@
  *       npi: e164               # unknown, e164, private... [e164]
  *       groups: [1, 2]          # span groups, the next one tried on congestion [1]
  *       hunting: descending     # ascending, descending, roundrobin [ascending]
+ *       redirect: "sip:{number}@other.example"  # answer 302 with this Contact instead
  *   inbound:                    # DIDs of users come on top of these
  *     - did: "+12125559000"     # or pattern: "+1212555900X"
  *       to: "user:1001"         # user:NAME | uri:SIP-URI | trunk:NAME
@@ -82,8 +83,8 @@ static int load_names(struct ycfg *y, yaml_node_t *n, struct cfg_route_out *r)
 
 static int load_out(struct ycfg *y, yaml_node_t *n, struct cfg_route_out *r)
 {
-	static const char *const keys[] = {"name", "pattern", "strip",   "prefix", "ton",
-	                                   "npi",  "groups",  "hunting", NULL};
+	static const char *const keys[] = {"name", "pattern", "strip",   "prefix",   "ton",
+	                                   "npi",  "groups",  "hunting", "redirect", NULL};
 	struct route_pattern pat;
 	yaml_node_t *v;
 
@@ -112,6 +113,14 @@ static int load_out(struct ycfg *y, yaml_node_t *n, struct cfg_route_out *r)
 	}
 	if ((v = ycfg_get(y, n, "groups")) && load_groups(y, v, r))
 		return EINVAL;
+	if ((v = ycfg_get(y, n, "redirect"))) {
+		if (cfg_str_dup(y, v, &r->redirect))
+			return EINVAL;
+		if (strlen(r->redirect) > 127 ||
+		    (strncmp(r->redirect, "sip:", 4) && strncmp(r->redirect, "sips:", 5)))
+			return ycfg_error(y, v, "redirect must be a sip: or sips: URI (up to 127 "
+			                        "characters; {number} stands for the number dialled)");
+	}
 	return load_names(y, n, r);
 }
 
@@ -191,6 +200,7 @@ void cfg_free_routes(struct tandem_config *cfg)
 		free(cfg->routes_out[i].name);
 		free(cfg->routes_out[i].pattern);
 		free(cfg->routes_out[i].prefix);
+		free(cfg->routes_out[i].redirect);
 	}
 	for (unsigned i = 0; i < cfg->nroutes_in; i++) {
 		free(cfg->routes_in[i].match);
@@ -212,7 +222,8 @@ static int add_out(struct route_table *t, const struct cfg_route_out *r)
 	                           .ton = r->ton,
 	                           .npi = r->npi,
 	                           .ngroups = r->ngroups,
-	                           .hunt = r->hunt};
+	                           .hunt = r->hunt,
+	                           .redirect = r->redirect};
 
 	memcpy(rc.groups, r->groups, sizeof(rc.groups));
 	return route_out_add(t, &rc);

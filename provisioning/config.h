@@ -95,6 +95,7 @@ struct cfg_route_out {
 	uint16_t groups[ROUTE_GROUPS_MAX];
 	unsigned ngroups;
 	enum route_hunt hunt;
+	char *redirect; /* answer 302 with this Contact instead of placing the call */
 };
 
 struct cfg_route_in {

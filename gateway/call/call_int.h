@@ -41,6 +41,7 @@ struct call_ctl {
 	struct span_gauges *gauges; /* ops.c: metric families (the registry owns them) */
 	struct media_engine *engine; /* NULL: SDP without audio (call_ctl_config.media off) */
 	struct rtp_ports ports;      /* from the config's media.rtp_ports */
+	unsigned rr_span;            /* round-robin routes: the span to try first */
 };
 
 enum call_dir {

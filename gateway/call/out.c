@@ -123,7 +123,11 @@ static int out_place(struct call *c)
 	unsigned ts;
 
 	for (; c->gidx < r->ngroups; c->gidx++) {
-		for (unsigned i = 0; i < cc->nspans; i++) {
+		/* round robin spreads calls over the group's spans too, not only its channels */
+		unsigned first = r->hunt == ROUTE_HUNT_ROUNDROBIN ? cc->rr_span : 0;
+
+		for (unsigned k = 0; k < cc->nspans; k++) {
+			unsigned i = (first + k) % cc->nspans;
 			struct call_span *s = &cc->spans[i];
 
 			if (s->group != r->groups[c->gidx] || !tpri_dchan_up(s->tp) ||
@@ -131,6 +135,7 @@ static int out_place(struct call *c)
 			    tpri_call_place(&c->pc, s->tp, ts, true, &c->called, &c->calling))
 				continue;
 			c->tp = s->tp;
+			cc->rr_span = i + 1;
 			c->pri_cleared = false;
 			tpri_call_set_arg(c->pc, c);
 			call_set_ctx(c);
@@ -208,6 +213,23 @@ static bool ctl_can_take(const struct call_ctl *cc)
 	return false;
 }
 
+/* A route that sends callers elsewhere: 302 with its Contact ({number}: the E.164). */
+static void redirect(struct sip_sess *sess, const struct route_out *r, const char *e164,
+                     const char *ctx)
+{
+	const char *tok = strstr(r->redirect, "{number}");
+	char hdr[300];
+
+	if (tok)
+		snprintf(hdr, sizeof(hdr), "Contact: <%.*s%s%s>\r\n", (int)(tok - r->redirect),
+		         r->redirect, e164, tok + strlen("{number}"));
+	else
+		snprintf(hdr, sizeof(hdr), "Contact: <%s>\r\n", r->redirect);
+	LOGI(ctx, "route %s redirects %s: 302 %.*s", r->name, e164, (int)strcspn(hdr + 9, "\r"),
+	     hdr + 9);
+	sip_sess_reject(sess, 302, NULL, hdr);
+}
+
 /* Number and route; answers the INVITE itself and returns false when there is none. */
 static bool out_route(struct call_ctl *cc, struct sip_sess *sess, const struct sip_msg *inv,
                       struct route_out_match *m, const char *ctx)
@@ -224,6 +246,10 @@ static bool out_route(struct call_ctl *cc, struct sip_sess *sess, const struct s
 		cc->st.no_route++;
 		LOGN(ctx, "no outbound route for %s", num.digits);
 		reject_cause(cc, sess, 404, Q850_NO_ROUTE_DESTINATION, NULL);
+		return false;
+	}
+	if (m->route->redirect[0]) {
+		redirect(sess, m->route, num.digits, ctx);
 		return false;
 	}
 	return true;

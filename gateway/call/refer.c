@@ -54,8 +54,10 @@ static void notify(struct call_xfer *x, uint16_t code, const char *reason)
 {
 	if (x->sub && sip_refer_notify(x->sub, code, reason))
 		LOGW(x->call->ctx, "transfer: NOTIFY %u not sent", code);
-	if (code >= 200)
-		x->sub = NULL; /* the final NOTIFY ends it */
+	if (code >= 200 && x->sub) { /* the final NOTIFY ends it: no more word to x */
+		sip_evsub_set_handlers(x->sub, NULL, NULL);
+		x->sub = NULL;
+	}
 }
 
 static void sub_closed(struct sip_evsub *sub, int err, uint16_t code, const char *reason,

@@ -164,6 +164,9 @@ struct route_out_cfg {
 	uint16_t groups[ROUTE_GROUPS_MAX]; /* span groups, tried in order on congestion */
 	unsigned ngroups;                  /* at least 1 */
 	enum route_hunt hunt;
+	/* sip/sips URI: the call is not placed but answered 302 with this Contact;
+	 * "{number}" in it stands for the E.164 number dialled. NULL: none. */
+	const char *redirect;
 };
 
 struct route_out {
@@ -176,6 +179,7 @@ struct route_out {
 	uint16_t groups[ROUTE_GROUPS_MAX];
 	uint8_t ngroups;
 	enum route_hunt hunt;
+	char redirect[128]; /* "": none */
 };
 
 struct route_out_match {

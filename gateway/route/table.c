@@ -112,6 +112,11 @@ int route_out_add(struct route_table *t, const struct route_out_cfg *cfg)
 		return EINVAL;
 	if (cfg->ngroups < 1 || cfg->ngroups > ROUTE_GROUPS_MAX)
 		return EINVAL;
+	if (cfg->redirect && (strlen(cfg->redirect) >= sizeof(r.redirect) ||
+	                      (strncmp(cfg->redirect, "sip:", 4) && strncmp(cfg->redirect, "sips:", 5))))
+		return EINVAL;
+	if (cfg->redirect)
+		strcpy(r.redirect, cfg->redirect);
 	if (cfg->name)
 		strcpy(r.name, cfg->name);
 	strcpy(r.prefix, prefix);

@@ -8,7 +8,8 @@ import time
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.path.join(ROOT, "build")
+# TANDEM_BUILD=build/asan runs the programs built with ASan+UBSan (make asan-programs)
+BUILD = os.path.join(ROOT, os.environ.get("TANDEM_BUILD", "build"))
 
 
 def binary(name):

@@ -7,6 +7,7 @@ Real peers: SIPp as the redirecting UAS (302) and as the final UAS (built-in uas
 pstnsim placing the DID call on the virtual E1. All on 127.0.0.1; every wait bounded.
 """
 import shutil
+import subprocess
 import time
 import uuid
 
@@ -104,3 +105,75 @@ def test_redirect_loop_is_bounded(tmp_path, procs, need_sipp):
     out = gw.output()
     assert out.count("302: redirected") == 4 and "not followed: 3 redirects" in out, out[-4000:]
     ctl.close()
+
+
+ROUTE_302_UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="INVITE answered 302 by a redirect route">
+  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:[service]@[remote_ip]:[remote_port];user=phone SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:trunk@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:trunk@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="302">
+    <action>
+      <ereg regexp="sip:\\+12125550990@192\\.0\\.2\\.55>" search_in="hdr" header="Contact:"
+            check_it="true" assign_to="c"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+
+      ACK sip:[service]@[remote_ip]:[remote_port];user=phone SIP/2.0
+      [last_Via:]
+      From: <sip:trunk@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <Reference variables="c"/>
+</scenario>
+"""
+
+
+def test_route_answers_302(tmp_path, procs, need_sipp):
+    """An outbound route with redirect: the gateway answers 302 itself, Contact built from
+    the number dialled; no B-channel is taken (nothing is placed: the address is never
+    contacted, it is in TEST-NET-1)."""
+    span_addr = f"@tandem-e2e-{uuid.uuid4().hex[:12]}"
+    port, sport = free_port(), free_port()
+    procs.start([binary("pstnsim"), "-c", PSTNSIM_CFG, "-s", str(tmp_path / "sim.sock"),
+                 "--addr", f"1={span_addr}"], name="pstnsim")
+    cfg = gw_config(tmp_path, port, span_addr)
+    text = open(cfg).read().replace(
+        "  outbound:                # first match wins, on the E.164 form of the Request-URI\n",
+        "  outbound:\n    - { name: moved, pattern: \"+1212555099X\", "
+        "redirect: \"sip:{number}@192.0.2.55\" }\n")
+    text = text.replace("trunks: []", f'trunks:\n  - {{ name: sipp, address: "udp:127.0.0.1:{sport}" }}')
+    open(cfg, "w").write(text)
+    gw = procs.start([binary("tandemd"), "-c", cfg], name="tandemd")
+    assert gw.wait_for("D-channel up", 10), gw.output()
+    sf = tmp_path / "r302.xml"
+    sf.write_text(ROUTE_302_UAC)
+    r = subprocess.run([SIPP, f"127.0.0.1:{port}", "-sf", str(sf), "-s", "+12125550990",
+                        "-i", "127.0.0.1", "-p", str(sport), "-m", "1", "-nostdin",
+                        "-timeout", "10", "-timeout_error", "-trace_err"],
+                       cwd=tmp_path, capture_output=True, timeout=30)
+    errs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("r302*_errors.log"))
+    assert r.returncode == 0, (errs, gw.output()[-3000:])
+    out = gw.output()
+    assert "route moved redirects +12125550990: 302" in out and "SETUP" not in out, out[-3000:]

@@ -285,6 +285,24 @@ static void test_media_section(void **state)
 	cfg_free(cfg);
 }
 
+static void test_route_redirect(void **state)
+{
+	struct tandem_config *cfg = load_ok(
+	    "sip: {}\nroutes:\n  outbound:\n    - { pattern: '+1212555099X', redirect: "
+	    "'sip:{number}@gw2.example' }\n");
+	struct route_table *t = NULL;
+	struct route_out_match m;
+
+	(void)state;
+	assert_int_equal(cfg_route_table(cfg, &t), 0);
+	assert_int_equal(route_out_lookup(t, "+12125550990", &m), 0);
+	assert_string_equal(m.route->redirect, "sip:{number}@gw2.example");
+	mem_deref(t);
+	cfg_free(cfg);
+	expect_err("sip: {}\nroutes:\n  outbound:\n    - { pattern: '+!', redirect: 'tel:+1' }\n",
+	           "t.yaml:4:34: redirect must be a sip: or sips: URI");
+}
+
 static void test_gateway_errors(void **state)
 {
 	(void)state;
@@ -486,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_gateway_defaults),
 		cmocka_unit_test(test_gateway_errors),
 		cmocka_unit_test(test_media_section),
+		cmocka_unit_test(test_route_redirect),
 		cmocka_unit_test(test_demo_file),
 		cmocka_unit_test(test_ops_sections),
 		cmocka_unit_test(test_ops_errors),

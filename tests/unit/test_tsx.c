@@ -849,6 +849,15 @@ static void test_max_tsx_503(void **state)
 	run_ms(700);
 	feed_req(SIP_TP_UDP, "OPTIONS", ";branch=z9hG4bKe", NULL, 5, NULL);
 	assert_int_equal(F.nreq, 3);
+	/* at the limit, requests in a dialog (BYE) still get in, up to twice the limit */
+	feed_req(SIP_TP_UDP, "OPTIONS", ";branch=z9hG4bKf", NULL, 6, NULL);
+	assert_int_equal(F.nreq, 3);
+	feed_req(SIP_TP_UDP, "BYE", ";branch=z9hG4bKg", "x", 7, NULL);
+	feed_req(SIP_TP_UDP, "BYE", ";branch=z9hG4bKh", "x", 8, NULL);
+	assert_int_equal(F.nreq, 5);
+	feed_req(SIP_TP_UDP, "BYE", ";branch=z9hG4bKi", "x", 9, NULL);
+	assert_int_equal(F.nreq, 5);
+	assert_int_equal(stats().rejected, 3);
 	fx_teardown();
 }
 

@@ -360,7 +360,10 @@ static void on_new(struct sip_tsx_layer *tl, struct sip_msg *msg)
 	struct sip_tsx *tsx;
 	char tag[16];
 
-	if (tl->st.active >= tl->cfg.max_tsx) {
+	/* Requests in a dialog (a To tag: BYE, re-INVITE...) end or keep calls that hold
+	 * resources already: refusing them at the limit would leave those calls up. They
+	 * get room up to twice the limit, so that a flood of them stays bounded too. */
+	if (tl->st.active >= (msg->to.tag.l ? 2 * tl->cfg.max_tsx : tl->cfg.max_tsx)) {
 		reject(tl, msg);
 		return;
 	}
