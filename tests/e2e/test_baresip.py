@@ -4,7 +4,7 @@ baresip 1.0.0 (Debian) is the real softphone of the gateway's end-to-end tests. 
 - it registers to build/sipreg (user 1001 / demo1001, digest MD5) and `sipreg --dump`
   shows its binding; it unregisters when stopped. baresip 1.0 cannot answer a SHA-256
   challenge and does not fall back to the MD5 one offered after it (REGISTER_FAIL
-  "Function not implemented"): registrars it talks to must offer MD5 first or only.
+  "Function not implemented"): registrars it talks to must offer MD5 only (a 401 listing SHA-256 anywhere fails).
 - two instances call each other directly with tones of 697 Hz and 1209 Hz: each one's
   recording of what it heard has the other's frequency as the dominant one;
 - `sndcode 123#` during the call arrives at the other side as RFC 4733 events
