@@ -103,6 +103,9 @@ int32_t rtp_source_lost(const struct rtp_source *s)
 	uint32_t expected = rtp_source_ext_max(s) - s->base_seq + 1;
 	int64_t lost = (int64_t)expected - s->received;
 
+	if (!s->received)
+		return 0; /* no source yet: nothing was expected */
+
 	/* clamped to the 24-bit signed field of a report block */
 	if (lost > 0x7fffff)
 		lost = 0x7fffff;
