@@ -8,13 +8,19 @@
  *   INSERT, COMMIT.
  * - Values that did not happen (no answer, no cause, no PRI leg) are stored
  *   as NULL, so SQL over the table reads naturally (answer_ms IS NULL).
+ * - Checkpoints (copying the WAL into the database: the one fsync of
+ *   synchronous=NORMAL) run on a thread of their own with its own
+ *   connection, once a second: done by the writer they stalled call control
+ *   for up to 30 ms (measured under the gateway benchmark).
  */
 #include "cdr/cdr.h"
 #include "core/err.h"
 #include "core/log.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,7 +78,85 @@ static const char *const end_names[] = {"unknown", "sip", "pstn", "gateway"};
 struct cdr {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_N];
+	/* the checkpointer */
+	sqlite3 *ckdb;
+	pthread_t ck;
+	pthread_mutex_t mx;
+	pthread_cond_t cv;
+	bool ck_run, stop;
 };
+
+#define CHECKPOINT_MS 1000
+
+static int db_err(struct cdr *c, int rc, const char *what);
+static int exec(struct cdr *c, const char *sql);
+
+static void *checkpointer(void *arg)
+{
+	struct cdr *c = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&c->mx);
+	while (!c->stop) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += CHECKPOINT_MS / 1000;
+		pthread_cond_timedwait(&c->cv, &c->mx, &ts);
+		if (c->stop)
+			break;
+		pthread_mutex_unlock(&c->mx);
+		/* PASSIVE: never waits for the writer; what it cannot copy now waits a second */
+		int rc = sqlite3_wal_checkpoint_v2(c->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+		                                   NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			LOGW(CTX, "checkpoint: %s", sqlite3_errmsg(c->ckdb));
+		pthread_mutex_lock(&c->mx);
+	}
+	pthread_mutex_unlock(&c->mx);
+	return NULL;
+}
+
+/* The writer stops checkpointing; a thread with its own connection does it. */
+static int start_checkpointer(struct cdr *c, const char *path)
+{
+	pthread_condattr_t ca;
+	int rc = sqlite3_open_v2(path, &c->ckdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+
+	if (rc != SQLITE_OK)
+		return c->ckdb ? db_err(c, rc, "checkpoint connection") : ENOMEM;
+	sqlite3_busy_timeout(c->ckdb, 1000);
+	if (pthread_condattr_init(&ca))
+		return ENOMEM;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&c->cv, &ca)) {
+		pthread_condattr_destroy(&ca);
+		return ENOMEM;
+	}
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&c->mx, NULL);
+	if (pthread_create(&c->ck, NULL, checkpointer, c)) {
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mx);
+		return EAGAIN;
+	}
+	c->ck_run = true;
+	return exec(c, "PRAGMA wal_autocheckpoint=0");
+}
+
+static void stop_checkpointer(struct cdr *c)
+{
+	if (c->ck_run) {
+		pthread_mutex_lock(&c->mx);
+		c->stop = true;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mx);
+		pthread_join(c->ck, NULL);
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mx);
+		c->ck_run = false;
+	}
+	sqlite3_close(c->ckdb);
+	c->ckdb = NULL;
+}
 
 const char *cdr_dir_name(enum cdr_dir d)
 {
@@ -186,6 +270,8 @@ int cdr_open(struct cdr **cp, const char *path, const struct cdr_config *cfg)
 		                                         : "PRAGMA synchronous=NORMAL");
 	if (!err)
 		err = migrate(c);
+	if (!err)
+		err = start_checkpointer(c, path);
 	for (int i = 0; !err && i < ST_N; i++) {
 		rc = sqlite3_prepare_v3(c->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 		                        &c->st[i], NULL);
@@ -205,6 +291,7 @@ void cdr_close(struct cdr *c)
 {
 	if (!c)
 		return;
+	stop_checkpointer(c);
 	for (int i = 0; i < ST_N; i++)
 		sqlite3_finalize(c->st[i]);
 	/* the last connection to close checkpoints and removes the WAL */
