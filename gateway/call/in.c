@@ -134,14 +134,19 @@ static void a_fail(struct call *c, uint16_t code)
 	in_clear_pri(c, (int)cause);
 }
 
-/* The answered side hung up. */
-static void a_hangup(struct call *c, uint16_t code)
+/* The answered side hung up (err ETIMEDOUT: its session timer expired, or no ACK). */
+static void a_hangup(struct call *c, int err, uint16_t code)
 {
 	if (c->dir != CALL_LOCAL) {
-		if (a_alive(c))
-			LOGI(c->ctx, "SIP leg ended (%u): clearing the PRI call with cause 16",
-			     code);
-		in_clear_pri(c, Q850_NORMAL_CLEARING);
+		int cause = err == ETIMEDOUT ? 102 : Q850_NORMAL_CLEARING;
+
+		if (a_alive(c) && err)
+			LOGI(c->ctx, "SIP leg ended (%s): clearing the PRI call with cause %d",
+			     strerror(err), cause);
+		else if (a_alive(c))
+			LOGI(c->ctx, "SIP leg ended (%u): clearing the PRI call with cause %d", code,
+			     cause);
+		in_clear_pri(c, cause);
 	} else if (c->a && sip_sess_bye(c->a, NULL)) {
 		sip_sess_close(c->a, 0);
 		c->a = NULL;
@@ -197,7 +202,7 @@ static void in_closed(struct sip_sess *s, int err, uint16_t code, const char *re
 		call_ended_by(c, CDR_END_SIP);
 		c->sess = NULL;
 		fork_end(f);
-		a_hangup(c, code);
+		a_hangup(c, err, code);
 	} else {
 		fork_end(f);
 		f->code = err ? 408 : code;
@@ -405,7 +410,9 @@ static int in_fork(struct call *c, const char *target, const char *route, const 
 	return 0;
 }
 
-/* sip:+E164@trunk (transport as configured): the called number in E.164. */
+/* sip:+E164@trunk (transport as configured): the called number in E.164; through the
+ * trunk's outbound proxy, if any, as the first Route (the dialog's route set is then the
+ * 2xx's Record-Route, so in-dialog requests follow the proxy's choice). */
 static int trunk_target(struct call *c, const char *name, const struct tpri_number *called,
                         struct targets *t)
 {
@@ -421,6 +428,8 @@ static int trunk_target(struct call *c, const char *name, const struct tpri_numb
 	         tr->tp == SIP_TP_TCP   ? ";transport=tcp"
 	         : tr->tp == SIP_TP_TLS ? ";transport=tls"
 	                                : "");
+	if (tr->proxy)
+		snprintf(t->path[0], sizeof(t->path[0]), "%s", tr->proxy);
 	t->n = 1;
 	return 0;
 }

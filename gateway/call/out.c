@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define CAUSE_TIMER_EXPIRY 102 /* Q.850 recovery on timer expiry */
+
 static void reject_cause(struct call_ctl *cc, struct sip_sess *sess, uint16_t code, int cause,
                          const char *extra)
 {
@@ -52,15 +54,19 @@ static void out_closed(struct sip_sess *s, int err, uint16_t code, const char *r
 	if (!c->answered && code >= 300 && !c->sip_status)
 		c->sip_status = code;
 	if (c->pc && !c->pri_cleared) {
+		/* a session timer or a 2xx never ACKed: "recovery on timer expiry" */
+		int cause = err == ETIMEDOUT ? CAUSE_TIMER_EXPIRY : Q850_NORMAL_CLEARING;
+
 		call_ended_by(c, CDR_END_SIP);
-		c->cause_pstn = Q850_NORMAL_CLEARING;
-		LOGI(c->ctx, "SIP leg ended (%s%u%s): clearing the PRI call with cause 16",
-		     err ? strerror(err) : "", code,
-		     code == 487 ? " CANCEL"
-		     : code      ? ""
-		                 : " BYE");
+		c->cause_pstn = cause;
+		if (err)
+			LOGI(c->ctx, "SIP leg ended (%s): clearing the PRI call with cause %d",
+			     strerror(err), cause);
+		else
+			LOGI(c->ctx, "SIP leg ended (%u%s): clearing the PRI call with cause %d", code,
+			     code == 487 ? " CANCEL" : code ? "" : " BYE", cause);
 		c->pri_cleared = true;
-		tpri_call_hangup(c->pc, Q850_NORMAL_CLEARING);
+		tpri_call_hangup(c->pc, cause);
 	} else {
 		LOGD(c->ctx, "SIP leg closed (%u %s)", code, reason ? reason : "");
 	}
