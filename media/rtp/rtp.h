@@ -175,7 +175,7 @@ void rtp_source_report(struct rtp_source *s, struct rtcp_rb *rb);
 
 struct rtp_sess_cfg {
 	uint32_t clock_rate;      /* 8000 */
-	uint32_t timeout_ms;      /* no RTP for this long -> RTP_EV_TIMEOUT; 0: off */
+	uint32_t timeout_ms;      /* no RTP nor RTCP for this long -> RTP_EV_TIMEOUT; 0: off */
 	uint32_t latch_count;     /* packets in sequence, same SSRC, to move the latch; 0: 5 */
 	uint32_t relatch_idle_ms; /* latched source silent this long: move at once; 0: 2000 */
 	uint32_t session_bw;      /* bits/s, for the RTCP interval; 0: 64000 */
@@ -184,7 +184,7 @@ struct rtp_sess_cfg {
 };
 
 enum rtp_event {
-	RTP_EV_TIMEOUT = 1 << 0,  /* no RTP for timeout_ms (once until RTP resumes) */
+	RTP_EV_TIMEOUT = 1 << 0,  /* no RTP nor RTCP for timeout_ms (once until RTP resumes) */
 	RTP_EV_RTCP_DUE = 1 << 1, /* time to send a report: rtp_sess_rtcp_build() */
 	RTP_EV_BYE = 1 << 2,      /* the remote source sent BYE */
 	RTP_EV_LATCHED = 1 << 3,  /* remote address learned or moved: rtp_sess_remote() */

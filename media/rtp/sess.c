@@ -290,6 +290,8 @@ int rtp_sess_rtcp_rx(struct rtp_sess *s, const uint8_t *buf, size_t len, uint64_
 	while (rtcp_iter_next(&it, &k) == 0)
 		on_rtcp_pkt(s, &k, now_us);
 	s->avg_rtcp_size += ((double)len + 28 - s->avg_rtcp_size) / 16;
+	/* a peer that sends no audio (silence suppression) still reports: it is alive */
+	s->rx_last_us = now_us;
 	return 0;
 }
 
