@@ -6,9 +6,12 @@
  *     password: demo1001
  *     number: "+12125551001"  # calling number of its outbound calls [its first DID]
  *     dids: ["+12125551001"]  # inbound numbers that ring it
+ *     contacts: ["sip:1001@192.0.2.40:5060"]  # static bindings (a device that does not
+ *                             # register), q 1; a reload replaces them
  * trunks:                     # SIP peers trusted by address: no digest asked
  *   - name: carrier
  *     address: "udp:192.0.2.10:5060"   # TRANSPORT:ADDRESS[:PORT], as sip.listen
+ *     proxy: "sip:sbc.example:5060;lr" # outbound proxy: calls to the trunk go through it
  * registrar:
  *   db: /var/lib/tandem/registrations.db   # SQLite file [":memory:": lost on restart]
  *   digest_algorithms: [sha-256, md5]      # challenges (401 and 407) in this order
@@ -18,9 +21,13 @@
  */
 #include "provisioning/cfg_int.h"
 
+#include "sip/uri/uri.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define MAX_CONTACTS 64 /* per user, as the registrar's largest max_contacts */
 
 int cfg_str_dup(struct ycfg *y, yaml_node_t *n, char **out)
 {
@@ -65,9 +72,48 @@ static int load_dids(struct ycfg *y, yaml_node_t *n, struct cfg_user *u)
 	return 0;
 }
 
+/* A sip: or sips: URI without headers, short enough for call control's targets (255). */
+static int sip_uri_check(struct ycfg *y, yaml_node_t *n, const char *what, const char *s)
+{
+	struct sip_uri u;
+	size_t l = strlen(s);
+
+	if (l > 255 || sip_uri_decode(&u, pl_make(s, l)) ||
+	    (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_SIPS) || !u.host.l || u.headers.p)
+		return ycfg_error(y, n, "%s '%s' is not a sip: or sips: URI (no <>, no headers)",
+		                  what, s);
+	return 0;
+}
+
+static int load_contacts(struct ycfg *y, yaml_node_t *n, struct cfg_user *u)
+{
+	size_t cnt;
+
+	if (ycfg_seq_len(y, n, &cnt))
+		return EINVAL;
+	if (cnt > MAX_CONTACTS)
+		return ycfg_error(y, n, "more than %d contacts", MAX_CONTACTS);
+	if (!(u->contacts = calloc(cnt ? cnt : 1, sizeof(*u->contacts))))
+		return ENOMEM;
+	for (size_t i = 0; i < cnt; i++) {
+		yaml_node_t *it = ycfg_seq_item(y, n, i);
+
+		if (cfg_str_dup(y, it, &u->contacts[i]))
+			return EINVAL;
+		u->ncontacts++;
+		if (sip_uri_check(y, it, "contact", u->contacts[i]))
+			return EINVAL;
+		for (size_t j = 0; j < i; j++) /* the registrar keys static bindings by URI text */
+			if (!strcmp(u->contacts[j], u->contacts[i]))
+				return ycfg_error(y, it, "contact '%s' given twice",
+				                  u->contacts[i]);
+	}
+	return 0;
+}
+
 static int load_user(struct ycfg *y, yaml_node_t *n, struct cfg_user *u)
 {
-	static const char *const keys[] = {"name", "password", "number", "dids", NULL};
+	static const char *const keys[] = {"name", "password", "number", "dids", "contacts", NULL};
 	yaml_node_t *v;
 
 	if (ycfg_map_check(y, n, keys))
@@ -83,6 +129,8 @@ static int load_user(struct ycfg *y, yaml_node_t *n, struct cfg_user *u)
 	if (cfg_str_dup(y, v, &u->password))
 		return EINVAL;
 	if ((v = ycfg_get(y, n, "dids")) && load_dids(y, v, u))
+		return EINVAL;
+	if ((v = ycfg_get(y, n, "contacts")) && load_contacts(y, v, u))
 		return EINVAL;
 	if ((v = ycfg_get(y, n, "number"))) {
 		if (cfg_str_dup(y, v, &u->number))
@@ -120,7 +168,7 @@ int cfg_load_users(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg)
 static int load_trunk(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg,
                       struct cfg_trunk *t)
 {
-	static const char *const keys[] = {"name", "address", NULL};
+	static const char *const keys[] = {"name", "address", "proxy", NULL};
 	struct cfg_listen l;
 	yaml_node_t *v;
 	const char *s;
@@ -142,6 +190,9 @@ static int load_trunk(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg,
 	t->tp = l.tp;
 	t->addr = l.addr;
 	snprintf(t->text, sizeof(t->text), "%s", l.text);
+	if ((v = ycfg_get(y, n, "proxy")) &&
+	    (cfg_str_dup(y, v, &t->proxy) || sip_uri_check(y, v, "proxy", t->proxy)))
+		return EINVAL;
 	return 0;
 }
 
@@ -186,8 +237,10 @@ const struct cfg_trunk *cfg_trunk_by_addr(const struct tandem_config *cfg, enum 
 
 void cfg_free_trunks(struct tandem_config *cfg)
 {
-	for (unsigned i = 0; i < cfg->ntrunks; i++)
+	for (unsigned i = 0; i < cfg->ntrunks; i++) {
 		free(cfg->trunks[i].name);
+		free(cfg->trunks[i].proxy);
+	}
 	free(cfg->trunks);
 	cfg->trunks = NULL;
 	cfg->ntrunks = 0;
@@ -270,6 +323,9 @@ void cfg_free_users(struct tandem_config *cfg)
 		for (unsigned j = 0; j < u->ndids; j++)
 			free(u->dids[j]);
 		free(u->dids);
+		for (unsigned j = 0; j < u->ncontacts; j++)
+			free(u->contacts[j]);
+		free(u->contacts);
 	}
 	free(cfg->users);
 	cfg->users = NULL;

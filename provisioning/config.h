@@ -77,6 +77,8 @@ struct cfg_user {
 	char *number;   /* E.164 calling number for its outbound calls, or NULL */
 	char **dids;    /* E.164 numbers routed to it (inbound routes added for each) */
 	unsigned ndids;
+	char **contacts; /* sip/sips URIs of a device that does not register: static bindings */
+	unsigned ncontacts;
 };
 
 /* A SIP trunk: trusted by its address (no digest); DID routes may send calls to it. */
@@ -85,6 +87,7 @@ struct cfg_trunk {
 	enum sip_transport tp; /* [UDP] */
 	struct sa addr;        /* port included (5060 when not given) */
 	char text[80];         /* "udp:192.0.2.10:5060", for logs and the target URI */
+	char *proxy;           /* outbound proxy (sip/sips URI, first Route), or NULL */
 };
 
 struct cfg_route_out {

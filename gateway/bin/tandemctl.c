@@ -38,7 +38,8 @@ static void usage(FILE *f)
 	       "  -j, --json          print the reply as received (one JSON line)\n"
 	       "  -t, --timeout S     give up after S seconds (default 5)\n"
 	       "commands: help, version, status, and whatever the daemon lists in help\n"
-	       "  (calls, spans, registrations, hangup id=CALL, reload, cdr last=N)\n");
+	       "  (calls, spans, registrations, bind aor=USER uri=URI, unbind ..., hangup id=CALL,\n"
+	       "  reload, cdr last=N)\n");
 }
 
 /* ---- talking to the daemon ---- */

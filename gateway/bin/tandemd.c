@@ -11,13 +11,16 @@
  *
  * Signals: SIGTERM/SIGINT stop; SIGHUP re-reads the file and applies the log
  * level, users, trunks, numbering, routes and causes to new calls (spans and
- * SIP listeners need a restart, and it says so).
+ * SIP listeners need a restart, and it says so). Users' contacts in the file are
+ * static bindings, set at start and replaced at each reload (those the file no
+ * longer lists are removed); REGISTER's and tandemctl's bindings are left alone.
  *
  * Operations, each when its section is configured: the CDR store (every call
  * is written when it ends; a database that cannot be opened stops the start),
  * the control socket (status, reload = the SIGHUP path, calls, hangup, spans,
- * registrations, cdr) and the Prometheus endpoint; these two only log an error
- * and stay off when they cannot bind, since calls do not need them.
+ * registrations, bind/unbind of static bindings, cdr) and the Prometheus
+ * endpoint; these two only log an error and stay off when they cannot bind,
+ * since calls do not need them.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -40,6 +43,7 @@
 #include "sip/dns/dns.h"
 #include "sip/event/event.h"
 #include "sip/ua/ua.h"
+#include "sip/uri/uri.h"
 #include "tdm/dahdi/dahdi.h"
 #include "tdm/span/span.h"
 #include "tdm/virtual/virtual.h"
@@ -94,6 +98,58 @@ static void on_stop(int signo, void *arg)
 	loop_stop(d->loop);
 }
 
+static bool cfg_has_contact(const struct tandem_config *cfg, const char *aor, const char *uri)
+{
+	const struct cfg_user *u = cfg_user_find(cfg, aor);
+
+	for (unsigned i = 0; u && i < u->ncontacts; i++)
+		if (!strcmp(u->contacts[i], uri))
+			return true;
+	return false;
+}
+
+/*
+ * The file's contacts become static bindings (q 1). old: the configuration cfg
+ * replaces (NULL at start); its contacts that cfg lacks are removed. The registrar
+ * does not record who made a static binding, so a tandemctl binding of the very
+ * URI of a file contact counts as the file's.
+ */
+static void apply_contacts(struct tandemd *d, const struct tandem_config *old,
+                           const struct tandem_config *cfg)
+{
+	unsigned set = 0, removed = 0;
+	int err;
+
+	for (unsigned i = 0; old && i < old->nusers; i++) {
+		const struct cfg_user *u = &old->users[i];
+
+		for (unsigned j = 0; j < u->ncontacts; j++) {
+			if (cfg_has_contact(cfg, u->name, u->contacts[j]))
+				continue;
+			err = reg_static_remove(d->reg, u->name, u->contacts[j]);
+			if (!err)
+				removed++;
+			else if (err != ENOENT)
+				LOGE(NULL, "static binding %s -> %s not removed: %s", u->name,
+				     u->contacts[j], strerror(err));
+		}
+	}
+	for (unsigned i = 0; i < cfg->nusers; i++) {
+		const struct cfg_user *u = &cfg->users[i];
+
+		for (unsigned j = 0; j < u->ncontacts; j++) {
+			err = reg_static_add(d->reg, u->name, u->contacts[j], 1000, NULL);
+			if (!err)
+				set++;
+			else
+				LOGE(NULL, "static binding %s -> %s not stored: %s", u->name,
+				     u->contacts[j], strerror(err));
+		}
+	}
+	if (set || removed)
+		LOGN(NULL, "static bindings from the file: %u set, %u removed", set, removed);
+}
+
 /* SIGHUP and "tandemctl reload": on any error the running configuration stays
  * and err (size n) says why. */
 static int reload(struct tandemd *d, char *err, size_t n)
@@ -125,10 +181,12 @@ static int reload(struct tandemd *d, char *err, size_t n)
 	for (unsigned i = 0; i < d->cfg->nusers; i++)
 		if (!cfg_user_find(cfg, d->cfg->users[i].name))
 			reg_user_set(d->reg, d->cfg->users[i].name, NULL);
+	apply_contacts(d, d->cfg, cfg);
 	if (d->cc)
 		call_ctl_set_config(d->cc, cfg, routes, causes);
-	LOGN(NULL, "reload: %s applied (log level, users, numbering, routes, causes); spans, SIP "
-		   "listeners, ctl, metrics and cdr need a restart",
+	LOGN(NULL,
+	     "reload: %s applied (log level, users and their contacts, numbering, routes, "
+	     "causes); spans, SIP listeners, ctl, metrics and cdr need a restart",
 	     d->cfg_path);
 	mem_deref(d->routes);
 	d->routes = routes;
@@ -197,6 +255,79 @@ static int cmd_registrations(struct ctl_req *req, struct json_w *w, void *arg)
 	return err;
 }
 
+/* aor and uri of bind/unbind; a sip: or sips: URI, as the registrar stores. */
+static int binding_args(struct ctl_req *req, const char *usage, const char **aor, const char **uri)
+{
+	struct sip_uri u;
+
+	*aor = ctl_req_str(req, "aor");
+	*uri = ctl_req_str(req, "uri");
+	if (!*aor || !**aor || !*uri) {
+		ctl_req_fail(req, "usage: %s", usage);
+		return EINVAL;
+	}
+	if (sip_uri_decode(&u, pl_make(*uri, strlen(*uri))) ||
+	    (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_SIPS)) {
+		ctl_req_fail(req, "'%s' is not a sip: or sips: URI", *uri);
+		return EINVAL;
+	}
+	return 0;
+}
+
+static int cmd_bind(struct ctl_req *req, struct json_w *w, void *arg)
+{
+	struct tandemd *d = arg;
+	const char *aor, *uri, *qs;
+	unsigned q = 1000;
+	char qb[8];
+	int err = binding_args(req, "bind aor=USER uri=SIP-URI [q=0..1]", &aor, &uri);
+
+	if (err)
+		return err;
+	if (!cfg_user_find(d->cfg, aor)) {
+		ctl_req_fail(req, "no such user: %s", aor);
+		return ENOENT;
+	}
+	if ((qs = ctl_req_str(req, "q")) && reg_q_parse(pl_make(qs, strlen(qs)), &q)) {
+		ctl_req_fail(req, "q must be 0 to 1, at most 3 decimals: %s", qs);
+		return EINVAL;
+	}
+	err = reg_static_add(d->reg, aor, uri, q, NULL);
+	if (err) {
+		ctl_req_fail(req, "binding not stored: %s", strerror(err));
+		return err;
+	}
+	LOGN(NULL, "tandemctl: static binding %s -> %s (q %s)", aor, uri,
+	     reg_q_print(q, qb, sizeof(qb)));
+	json_str(w, "aor", aor);
+	json_str(w, "contact", uri);
+	json_double(w, "q", q / 1000.0);
+	return 0;
+}
+
+static int cmd_unbind(struct ctl_req *req, struct json_w *w, void *arg)
+{
+	struct tandemd *d = arg;
+	const char *aor, *uri;
+	int err = binding_args(req, "unbind aor=USER uri=SIP-URI", &aor, &uri);
+
+	if (err)
+		return err;
+	err = reg_static_remove(d->reg, aor, uri);
+	if (err == ENOENT && !cfg_user_find(d->cfg, aor))
+		ctl_req_fail(req, "no such user: %s", aor);
+	else if (err == ENOENT)
+		ctl_req_fail(req, "no static binding of %s to %s", aor, uri);
+	else if (err)
+		ctl_req_fail(req, "binding not removed: %s", strerror(err));
+	if (err)
+		return err;
+	LOGN(NULL, "tandemctl: static binding %s -> %s removed", aor, uri);
+	json_str(w, "aor", aor);
+	json_str(w, "contact", uri);
+	return 0;
+}
+
 static void status_config(struct json_w *w, void *arg)
 {
 	static const char *const levels[] = {"debug", "info", "notice", "warning", "error"};
@@ -244,6 +375,13 @@ static int ctl_commands(struct tandemd *d)
 	if (!err)
 		err = ctl_register(d->ctl, "registrations", cmd_registrations, d,
 		                   "registered and static contacts");
+	if (!err)
+		err = ctl_register(d->ctl, "bind", cmd_bind, d,
+		                   "bind aor=USER uri=SIP-URI [q=0..1]: a static binding (a device "
+		                   "that does not register; kept across restarts)");
+	if (!err)
+		err = ctl_register(d->ctl, "unbind", cmd_unbind, d,
+		                   "unbind aor=USER uri=SIP-URI: remove a static binding");
 	if (!err)
 		err = ctl_status_register(d->ctl, "config", status_config, d);
 	if (!err && d->cdr)
@@ -347,6 +485,8 @@ static int start_registrar(struct tandemd *d)
 	}
 	for (unsigned i = 0; !err && i < c->nusers; i++)
 		err = reg_user_set(d->reg, c->users[i].name, c->users[i].password);
+	if (!err)
+		apply_contacts(d, NULL, c);
 	return err;
 }
 

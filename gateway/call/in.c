@@ -476,7 +476,7 @@ static int in_start(struct call *c, const struct tpri_event *ev)
 	}
 	if (sip_ua_local(c->cc->cfg.ua, SIP_TP_UDP, AF_INET, &local))
 		return Q850_TEMPORARY_FAILURE;
-	call_media_local_for(c, t.uri[0], &local);
+	call_media_local_for(c, t.path[0][0] ? t.path[0] : t.uri[0], &local); /* the next hop */
 	if (call_media_init(c, &local) || call_media_offer(c))
 		return Q850_TEMPORARY_FAILURE;
 	call_pstn_identity(c, ev->calling, from, sizeof(from), hdrs, sizeof(hdrs));

@@ -493,6 +493,67 @@ static void test_session_timer(void **state)
 	expect_err("sip:\n  session_timer: 1800\n", "t.yaml:2:18:");
 }
 
+/* users[].contacts (static bindings) and trunks[].proxy: values, defaults, errors. */
+#define USER1 "sip: {}\nusers:\n  - { name: \"1\", password: p, contacts: "
+#define TRUNK1 "sip: {}\ntrunks:\n  - { name: c, address: \"udp:192.0.2.10\", "
+static void test_contacts_and_proxy(void **state)
+{
+	struct tandem_config *cfg;
+	const struct cfg_user *u;
+	const struct cfg_trunk *t;
+	char text[600];
+
+	(void)state;
+	cfg = load_ok("sip: {}\n"
+		      "users:\n"
+		      "  - name: \"1004\"\n"
+		      "    password: demo1004\n"
+		      "    contacts: [\"sip:1004@192.0.2.40:5060\",\n"
+		      "               \"sips:desk@[2001:db8::4];transport=tls\"]\n"
+		      "  - { name: \"1005\", password: p, contacts: [] }\n"
+		      "  - { name: \"1006\", password: p }\n"
+		      "trunks:\n"
+		      "  - { name: carrier, address: \"udp:192.0.2.10:5060\",\n"
+		      "      proxy: \"sip:sbc.example:5060;lr\" }\n"
+		      "  - { name: direct, address: \"tcp:192.0.2.11\" }\n");
+	u = cfg_user_find(cfg, "1004");
+	assert_non_null(u);
+	assert_int_equal(u->ncontacts, 2);
+	assert_string_equal(u->contacts[0], "sip:1004@192.0.2.40:5060");
+	assert_string_equal(u->contacts[1], "sips:desk@[2001:db8::4];transport=tls");
+	assert_int_equal(cfg_user_find(cfg, "1005")->ncontacts, 0);
+	assert_int_equal(cfg_user_find(cfg, "1006")->ncontacts, 0);
+	assert_null(cfg_user_find(cfg, "1006")->contacts);
+	t = cfg_trunk_find(cfg, "carrier");
+	assert_non_null(t);
+	assert_string_equal(t->proxy, "sip:sbc.example:5060;lr");
+	assert_null(cfg_trunk_find(cfg, "direct")->proxy);
+	cfg_free(cfg);
+
+	expect_err(USER1 "[\"tel:+12125550100\"] }\n",
+		   "t.yaml:3:42: contact 'tel:+12125550100' is not a sip: or sips: URI");
+	expect_err("sip: {}\nusers:\n  - name: \"1\"\n    password: p\n    contacts:\n"
+		   "      - sip:1@192.0.2.40\n      - \"<sip:1@192.0.2.41>\"\n",
+		   "t.yaml:7:9: contact '<sip:1@192.0.2.41>' is not a sip: or sips: URI");
+	expect_err(USER1 "[\"sip:1@192.0.2.40?x=y\"] }\n",
+		   "t.yaml:3:42: contact 'sip:1@192.0.2.40?x=y' is not");
+	expect_err(USER1 "[\"sip:@\"] }\n", "t.yaml:3:42: contact 'sip:@' is not");
+	expect_err(USER1 "[\"sip:a@h\", \"sip:a@h\"] }\n",
+		   "t.yaml:3:53: contact 'sip:a@h' given twice");
+	expect_err(USER1 "\"sip:a@h\" }\n", "t.yaml:3:41: expected a list");
+	expect_err(USER1 "[[\"sip:a@h\"]] }\n", "t.yaml:3:42: expected a string");
+	/* call control keeps 255 bytes of a target */
+	snprintf(text, sizeof(text), USER1 "[\"sip:%0256d@h\"] }\n", 0);
+	expect_err(text, "t.yaml:3:42: contact 'sip:0000");
+	snprintf(text, sizeof(text), USER1 "[\"sip:%0246d@h\"] }\n", 0);
+	cfg_free(load_ok(text));
+	expect_err(TRUNK1 "proxy: \"sbc.example\" }\n",
+		   "t.yaml:3:50: proxy 'sbc.example' is not a sip: or sips: URI");
+	expect_err(TRUNK1 "proxy: \"tel:+1\" }\n", "t.yaml:3:50: proxy 'tel:+1' is not");
+	expect_err(TRUNK1 "proxy: [] }\n", "t.yaml:3:50: expected a string");
+	expect_err(TRUNK1 "outbound_proxy: x }\n", "t.yaml:3:43: unknown key 'outbound_proxy'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_ops_sections),
 		cmocka_unit_test(test_ops_errors),
 		cmocka_unit_test(test_session_timer),
+		cmocka_unit_test(test_contacts_and_proxy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
