@@ -5,13 +5,17 @@
  *   pstnctl [-s SOCKET] hangup CALL [CAUSE]
  *   pstnctl [-s SOCKET] digits CALL DIGITS       DTMF in-band on an answered call
  *   pstnctl [-s SOCKET] list
+ *   pstnctl [-s SOCKET] record CALL FILE.wav [SECONDS]   what the call hears (default 60 s)
+ *   pstnctl [-s SOCKET] play CALL FILE.wav       a 16-bit 8 kHz mono WAV into the call
  *   pstnctl [-s SOCKET] send '{"cmd":...}'      any command as JSON
  *   pstnctl [-s SOCKET] watch [-n COUNT] [-t SECONDS]   print events, one per line
  *
  * A command prints the reply line; exit 0 if it says "ok":true. watch prints
  * events until COUNT were printed or SECONDS passed (default: forever).
+ * Relative FILE paths are made absolute here: pstnsim runs in its own directory.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +35,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: pstnctl [-s SOCKET] [-t SECONDS] COMMAND\n"
 	           "  call [--span N] FROM TO | hangup CALL [CAUSE] | digits CALL DIGITS | list\n"
+	           "  record CALL FILE [SECONDS] | play CALL FILE\n"
 	           "  send JSON | watch [-n COUNT]\n"
 	           "  -s, --socket PATH   pstnsim's control socket (default $PSTNSIM_SOCKET "
 	           "or " DEFAULT_SOCKET ")\n"
@@ -116,6 +121,22 @@ static bool reply_ok(const char *line)
 	return i >= 0 && t[i].type == JSON_TRUE;
 }
 
+/* FILE as pstnsim needs it: absolute. */
+static int file_arg(struct json_w *w, const char *file)
+{
+	char cwd[PATH_MAX], abs[PATH_MAX + 1];
+
+	if (file[0] == '/') {
+		json_str(w, "path", file);
+		return 0;
+	}
+	if (!getcwd(cwd, sizeof(cwd)) ||
+	    snprintf(abs, sizeof(abs), "%s/%s", cwd, file) >= (int)sizeof(abs))
+		return ENAMETOOLONG;
+	json_str(w, "path", abs);
+	return 0;
+}
+
 static int build(struct json_w *w, int argc, char **argv)
 {
 	const char *cmd = argv[0];
@@ -142,6 +163,13 @@ static int build(struct json_w *w, int argc, char **argv)
 	} else if (!strcmp(cmd, "digits") && argc == 3) {
 		json_int(w, "call", strtol(argv[1], NULL, 10));
 		json_str(w, "digits", argv[2]);
+	} else if ((!strcmp(cmd, "record") && (argc == 3 || argc == 4)) ||
+	           (!strcmp(cmd, "play") && argc == 3)) {
+		json_int(w, "call", strtol(argv[1], NULL, 10));
+		if (file_arg(w, argv[2]))
+			return ENAMETOOLONG;
+		if (argc == 4)
+			json_int(w, "seconds", strtol(argv[3], NULL, 10));
 	} else if (strcmp(cmd, "list") || argc != 1) {
 		return EINVAL;
 	}

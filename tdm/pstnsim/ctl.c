@@ -82,6 +82,15 @@ void psim_ev_json(struct json_w *w, const struct psim_ev *ev)
 		json_int(w, "cause", ev->cause);
 		json_str(w, "cause_text", pri_cause2str(ev->cause));
 		break;
+	case PSIM_EV_RECORDED:
+		json_str(w, "path", ev->path);
+		json_uint(w, "samples", ev->samples);
+		if (ev->err)
+			json_str(w, "error", strerror(ev->err));
+		break;
+	case PSIM_EV_PLAYED:
+		json_uint(w, "samples", ev->samples);
+		break;
 	default:
 		break;
 	}
@@ -199,6 +208,38 @@ static void cmd_on_call(struct psim *p, const char *cmd, const struct json_tok *
 	json_bool(w, "ok", true);
 }
 
+/* record {call, path, seconds (default 60)} and play {call, path}. */
+static void cmd_file(struct psim *p, const char *cmd, const struct json_tok *t, size_t n,
+                     struct json_w *w)
+{
+	char path[PATH_MAX];
+	int64_t id, seconds = 60;
+	int err;
+
+	if (get_uint(t, n, "call", &id) || get_str(t, n, "path", path, sizeof(path))) {
+		reply_err(w, "needs \"call\" and \"path\" (%s)", EINVAL);
+		return;
+	}
+	if (!strcmp(cmd, "record")) {
+		if (get_uint(t, n, "seconds", &seconds) == EINVAL || seconds < 1 ||
+		    seconds > PSIM_REC_MAX_S) {
+			reply_err(w, "bad seconds (%s)", EINVAL);
+			return;
+		}
+		err = psim_record(p, (unsigned)id, path, (unsigned)seconds);
+	} else {
+		err = psim_play(p, (unsigned)id, path);
+	}
+	if (err) {
+		reply_err(w,
+		          err == EINVAL ? "failed (16-bit 8 kHz mono WAV, absolute path): %s"
+		                        : "failed: %s",
+		          err);
+		return;
+	}
+	json_bool(w, "ok", true);
+}
+
 void psim_cmd_exec(struct psim *p, const char *line, size_t len, struct json_w *w)
 {
 	struct json_tok t[MAX_TOK];
@@ -216,8 +257,10 @@ void psim_cmd_exec(struct psim *p, const char *line, size_t len, struct json_w *
 		cmd_list(p, w);
 	} else if (!strcmp(cmd, "hangup") || !strcmp(cmd, "digits")) {
 		cmd_on_call(p, cmd, t, n, w);
+	} else if (!strcmp(cmd, "record") || !strcmp(cmd, "play")) {
+		cmd_file(p, cmd, t, n, w);
 	} else {
-		reply_err(w, "unknown cmd (call, hangup, digits, list) (%s)", EINVAL);
+		reply_err(w, "unknown cmd (call, hangup, digits, list, record, play) (%s)", EINVAL);
 	}
 	json_obj_end(w);
 }

@@ -25,9 +25,11 @@
 #ifndef TANDEM_TDM_PSTNSIM_H
 #define TANDEM_TDM_PSTNSIM_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tdm/pri/pri.h"
 #include "tdm/span/span.h"
@@ -39,6 +41,8 @@ struct json_w;
 #define PSIM_MAX_SPANS  8
 #define PSIM_MAX_DETECT 16
 #define PSIM_DIGITS_MAX 64
+#define PSIM_REC_MAX_S  600 /* longest recording, seconds */
+#define PSIM_PLAY_MAX_S 300 /* longest file played into a call, seconds */
 
 /* ---- audio helpers ---- */
 
@@ -80,6 +84,28 @@ void psim_tonedet_init(struct psim_tonedet *d, const double *hz, size_t n, unsig
 /* One block. Returns true when a tone is newly detected (*hz, *dbm0 set). */
 bool psim_tonedet_block(struct psim_tonedet *d, const int16_t *x, size_t n, double *hz,
                         double *dbm0);
+
+/*
+ * WAV files (wav.c): 16-bit linear PCM, 8 kHz, mono only. A recording is
+ * opened (header and stdio buffer) up front; psim_rec_write() then only
+ * converts and buffers, and psim_rec_close() patches the header's sizes.
+ */
+struct psim_rec {
+	FILE *f;   /* NULL: not recording */
+	char *buf; /* the stream's buffer (mem) */
+	char path[PATH_MAX];
+	uint32_t n, max; /* samples written, limit */
+	int err;         /* first write error */
+};
+
+/* path absolute; max_samples 1..PSIM_REC_MAX_S s. EBUSY if r is recording. */
+int psim_rec_open(struct psim_rec *r, const char *path, uint32_t max_samples);
+/* n samples (x NULL: silence). Returns true once the recording is full or failed. */
+bool psim_rec_write(struct psim_rec *r, const int16_t *x, size_t n);
+/* Finishes the file (no-op if not recording). Returns the first error, if any. */
+int psim_rec_close(struct psim_rec *r);
+/* The whole file as a mem array of samples. EINVAL: not that format; EFBIG: too long. */
+int psim_wav_load(int16_t **sp, size_t *np, const char *path, size_t max_samples);
 
 /* ---- configuration ---- */
 
@@ -164,6 +190,9 @@ enum psim_ev_type {
 	PSIM_EV_DIGITS,     /* digit heard on the B-channel */
 	PSIM_EV_TONE,       /* hz, dbm0 */
 	PSIM_EV_DISCONNECT, /* cause */
+	PSIM_EV_RECORDED,   /* path, samples, err: a recording ended */
+	PSIM_EV_PLAYED,     /* samples: a file played to its end */
+	PSIM_EV_NTYPES
 };
 
 struct psim_ev {
@@ -177,6 +206,9 @@ struct psim_ev {
 	int cause;
 	char digit;
 	double hz, dbm0;
+	const char *path;
+	uint32_t samples;
+	int err;
 };
 
 typedef void(psim_ev_h)(const struct psim_ev *ev, void *arg);
@@ -205,6 +237,20 @@ int psim_call_timeout(struct psim *p, unsigned id, uint32_t ms);
 int psim_hangup(struct psim *p, unsigned id, int cause);
 /* Queues DTMF in-band on an answered call (EINVAL: bad digit, ENOSPC). */
 int psim_digits(struct psim *p, unsigned id, const char *digits);
+/*
+ * Records what the call hears on its B-channel (what the user side sends) into
+ * a WAV at path (absolute) for up to seconds (1..PSIM_REC_MAX_S), from the next
+ * tick; it ends early with the call. PSIM_EV_RECORDED says when it is done.
+ * EBUSY: the call is already recording.
+ */
+int psim_record(struct psim *p, unsigned id, const char *path, unsigned seconds);
+/*
+ * Plays a WAV (16-bit, 8 kHz, mono, up to PSIM_PLAY_MAX_S) into an answered
+ * call, instead of what its behaviour plays, until the file ends
+ * (PSIM_EV_PLAYED); DTMF digits still take over while they last. A new play
+ * replaces the current one. ENOTCONN: not answered.
+ */
+int psim_play(struct psim *p, unsigned id, const char *path);
 size_t psim_list(const struct psim *p, struct psim_call_info *out, size_t max);
 unsigned psim_ncalls(const struct psim *p);
 
@@ -212,7 +258,7 @@ const char *psim_ev_name(enum psim_ev_type t);
 /* One event as a JSON object (no newline). */
 void psim_ev_json(struct json_w *w, const struct psim_ev *ev);
 /*
- * One command line ({"cmd":"call"|"hangup"|"list"|"digits",...}) -> a reply
+ * One command line ({"cmd":"call"|"hangup"|"list"|"digits"|"record"|"play",...}) -> a reply
  * object in w ({"ok":true,...} or {"ok":false,"error":"..."}).
  */
 void psim_cmd_exec(struct psim *p, const char *line, size_t len, struct json_w *w);

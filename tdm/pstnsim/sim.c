@@ -8,7 +8,8 @@
  *   turns that into CALL PROCEEDING + DISCONNECT with the cause (libpri sends
  *   RELEASE COMPLETE instead for 1, 34, 44, 81, 82; tdm/pri still reports it).
  * - All audio work happens in the span's tick handler, once per 20 ms, for
- *   every timeslot with a call: read, detect (DTMF, known tones), write.
+ *   every timeslot with a call: read, record, detect (DTMF, known tones),
+ *   write. Files to record or play are opened (and read) at the command.
  */
 #define SPANDSP_EXPOSE_INTERNAL_STRUCTURES
 #include <spandsp.h>
@@ -55,6 +56,9 @@ struct psim_call {
 	char from[PSIM_NUM_MAX], to[PSIM_NUM_MAX];
 	char ctx[48];
 	struct tmr tmr, hup;
+	struct tmr ivr; /* IVR: reads the digits back once the caller pauses */
+	char ivr_digits[32];
+	unsigned ivr_n;
 	enum cmode mode;
 	struct psim_tonegen tone, rb[2];
 	double hz, dbm0; /* placed calls: what to play once answered */
@@ -63,6 +67,9 @@ struct psim_call {
 	dtmf_rx_state_t rx;
 	dtmf_tx_state_t tx;
 	struct psim_tonedet td;
+	struct psim_rec rec;
+	int16_t *play; /* mem; NULL: nothing to play */
+	size_t play_n, play_pos;
 };
 
 struct psim {
@@ -86,6 +93,8 @@ static const char *const ev_names[] = {
     [PSIM_EV_DIGITS] = "digits",
     [PSIM_EV_TONE] = "tone",
     [PSIM_EV_DISCONNECT] = "disconnect",
+    [PSIM_EV_RECORDED] = "recorded",
+    [PSIM_EV_PLAYED] = "played",
 };
 
 const char *psim_ev_name(enum psim_ev_type t)
@@ -124,8 +133,24 @@ static void call_destroy(void *data)
 
 	tmr_cancel(&c->tmr);
 	tmr_cancel(&c->hup);
+	tmr_cancel(&c->ivr);
 	dtmf_rx_release(&c->rx);
 	dtmf_tx_release(&c->tx);
+	psim_rec_close(&c->rec);
+	mem_deref(c->play);
+}
+
+/* Like a real IVR reading back what was keyed: after a pause, not over the caller's
+ * own tones (a gateway rightly takes a digit heard while it plays that same digit for
+ * the echo of its own tone). */
+#define IVR_READBACK_MS 600
+
+static void ivr_readback(void *arg)
+{
+	struct psim_call *c = arg;
+
+	dtmf_tx_put(&c->tx, c->ivr_digits, (int)c->ivr_n);
+	c->ivr_n = 0;
 }
 
 static void on_digits(void *arg, const char *digits, int len)
@@ -137,8 +162,11 @@ static void on_digits(void *arg, const char *digits, int len)
 
 		LOGI(c->ctx, "digit '%c' heard", digits[i]);
 		call_emit(c, PSIM_EV_DIGITS, &ev);
-		if (c->mode == M_IVR)
-			dtmf_tx_put(&c->tx, &digits[i], 1);
+		if (c->mode == M_IVR && c->ivr_n < sizeof(c->ivr_digits) - 1) {
+			c->ivr_digits[c->ivr_n++] = digits[i];
+			c->ivr_digits[c->ivr_n] = '\0';
+			tmr_start(c->p->l, &c->ivr, IVR_READBACK_MS, ivr_readback, c);
+		}
 	}
 }
 
@@ -156,6 +184,7 @@ static int call_new(struct psim_call **cp, struct psim_span *ps, int ts, bool ou
 	c->id = ++p->next_id;
 	tmr_init(&c->tmr);
 	tmr_init(&c->hup);
+	tmr_init(&c->ivr);
 	dtmf_rx_init(&c->rx, on_digits, c);
 	dtmf_tx_init(&c->tx);
 	psim_tonedet_init(&c->td, p->conf->detect_hz, p->conf->ndetect, TONE_BLOCKS);
@@ -192,9 +221,23 @@ static struct psim_call *call_find(const struct psim *p, unsigned id)
 	return NULL;
 }
 
+static void rec_done(struct psim_call *c)
+{
+	struct psim_ev e = {.path = c->rec.path, .samples = c->rec.n};
+
+	if (!c->rec.f)
+		return;
+	e.err = psim_rec_close(&c->rec);
+	LOGI(c->ctx, "recorded %u samples to %s%s%s", e.samples, e.path, e.err ? ": " : "",
+	     e.err ? strerror(e.err) : "");
+	call_emit(c, PSIM_EV_RECORDED, &e);
+}
+
 static void call_ended(struct psim_call *c, int cause)
 {
 	struct psim_ev e = {.cause = cause};
+
+	rec_done(c); /* before the disconnect: a test waiting for that finds the file whole */
 
 	LOGI(c->ctx, "cleared: cause %d (%s)", cause, pri_cause2str(cause));
 	if (c->tc)
@@ -399,6 +442,25 @@ static void call_listen(struct psim_call *c, const int16_t *in)
 	}
 }
 
+/* The next block of the file being played, instead of what the call plays. */
+static void play_block(struct psim_call *c, int16_t *out)
+{
+	size_t k = c->play_n - c->play_pos;
+	struct psim_ev e = {0};
+
+	if (k > SPAN_BLOCK)
+		k = SPAN_BLOCK;
+	memset(out, 0, SPAN_BLOCK * sizeof(*out));
+	memcpy(out, c->play + c->play_pos, k * sizeof(*out));
+	c->play_pos += k;
+	if (c->play_pos < c->play_n)
+		return;
+	e.samples = (uint32_t)c->play_n;
+	c->play = mem_deref(c->play);
+	LOGI(c->ctx, "played %u samples", e.samples);
+	call_emit(c, PSIM_EV_PLAYED, &e);
+}
+
 static void call_speak(struct psim_call *c, const int16_t *in, int16_t *out)
 {
 	int16_t tmp[SPAN_BLOCK];
@@ -429,6 +491,8 @@ static void call_speak(struct psim_call *c, const int16_t *in, int16_t *out)
 	}
 	if (!c->answered)
 		return;
+	if (c->play)
+		play_block(c, out);
 	n = dtmf_tx(&c->tx, tmp, SPAN_BLOCK);
 	if (n > 0) {
 		/* Digits replace whatever the call plays while they last. */
@@ -447,11 +511,17 @@ static void tick_handler(struct span *sp, uint32_t tick, void *arg)
 	for (unsigned ts = 1; ts <= SPAN_MAX_TS; ts++) {
 		struct psim_call *c = ps->chan[ts];
 
-		if (!c || (c->mode == M_SILENT && !c->answered))
+		if (!c || (c->mode == M_SILENT && !c->answered && !c->rec.f))
 			continue;
-		if (span_bchan_read(sp, ts, blk))
+		if (span_bchan_read(sp, ts, blk)) {
+			/* Keep a recording's time line: a missing block is silence. */
+			if (c->rec.f && psim_rec_write(&c->rec, NULL, SPAN_BLOCK))
+				rec_done(c);
 			continue;
+		}
 		psim_decode(sp->conf.law, blk, in, SPAN_BLOCK);
+		if (c->rec.f && psim_rec_write(&c->rec, in, SPAN_BLOCK))
+			rec_done(c);
 		if (c->answered)
 			call_listen(c, in);
 		/* The listener may have cleared the call: it is still ours until HANGUP. */
@@ -702,6 +772,43 @@ int psim_digits(struct psim *p, unsigned id, const char *digits)
 	if (!n || n > PSIM_DIGITS_MAX || strspn(digits, "0123456789*#ABCDabcd") != n)
 		return EINVAL;
 	return dtmf_tx_put(&c->tx, digits, (int)n) == 0 ? 0 : ENOSPC;
+}
+
+int psim_record(struct psim *p, unsigned id, const char *path, unsigned seconds)
+{
+	struct psim_call *c = call_find(p, id);
+	int err;
+
+	if (!c)
+		return ENOENT;
+	if (!seconds || seconds > PSIM_REC_MAX_S)
+		return EINVAL;
+	err = psim_rec_open(&c->rec, path, seconds * 8000u);
+	if (!err)
+		LOGI(c->ctx, "recording up to %u s to %s", seconds, path);
+	return err;
+}
+
+int psim_play(struct psim *p, unsigned id, const char *path)
+{
+	struct psim_call *c = call_find(p, id);
+	int16_t *s;
+	size_t n;
+	int err;
+
+	if (!c)
+		return ENOENT;
+	if (!c->answered)
+		return ENOTCONN;
+	err = psim_wav_load(&s, &n, path, PSIM_PLAY_MAX_S * 8000u);
+	if (err)
+		return err;
+	mem_deref(c->play);
+	c->play = s;
+	c->play_n = n;
+	c->play_pos = 0;
+	LOGI(c->ctx, "playing %zu samples from %s", n, path);
+	return 0;
 }
 
 size_t psim_list(const struct psim *p, struct psim_call_info *out, size_t max)

@@ -2,7 +2,8 @@
  * Unit tests for tdm/pstnsim: the subscriber YAML and its errors, numbers
  * between Q.931 and E.164, the tone generator and detector, every behaviour
  * against an in-process libpri user end over span_virtual_pair (with the
- * B-channel audio checked on the user side), calls placed on command, and
+ * B-channel audio checked on the user side), calls placed on command,
+ * recording what a call hears and playing a file into it, WAV files, and
  * the JSON commands and control socket.
  */
 #define SPANDSP_EXPOSE_INTERNAL_STRUCTURES
@@ -234,8 +235,15 @@ struct rig {
 	dtmf_rx_state_t rx;
 	dtmf_tx_state_t tx;
 	char heard[32];
+	/* record/play on each call once it is connected */
+	const char *rec_path, *play_path;
+	unsigned rec_seconds;
+	uint32_t rec_samples, played_samples;
+	int rec_err;
+	char rec_ev_path[256];
+	bool rec_before_disc;
 	/* the simulator's events */
-	unsigned ev[PSIM_EV_DISCONNECT + 1];
+	unsigned ev[PSIM_EV_NTYPES];
 	int ev_cause;
 	unsigned ev_call;
 	char ev_digits[32];
@@ -264,6 +272,22 @@ static void on_psim(const struct psim_ev *ev, void *arg)
 		break;
 	case PSIM_EV_DISCONNECT:
 		r->ev_cause = ev->cause;
+		break;
+	case PSIM_EV_CONNECT:
+		if (r->rec_path)
+			assert_int_equal(psim_record(r->p, ev->call, r->rec_path, r->rec_seconds),
+			                 0);
+		if (r->play_path)
+			assert_int_equal(psim_play(r->p, ev->call, r->play_path), 0);
+		break;
+	case PSIM_EV_RECORDED:
+		r->rec_samples = ev->samples;
+		r->rec_err = ev->err;
+		r->rec_before_disc = r->ev[PSIM_EV_DISCONNECT] == 0;
+		snprintf(r->rec_ev_path, sizeof(r->rec_ev_path), "%s", ev->path);
+		break;
+	case PSIM_EV_PLAYED:
+		r->played_samples = ev->samples;
 		break;
 	default:
 		break;
@@ -663,6 +687,157 @@ static void test_did_timeout(void **state)
 	rig_stop(&r);
 }
 
+/* ---- recording and playing ---- */
+
+static void write_tone_wav(const char *path, double hz, double dbm0, uint32_t n)
+{
+	struct psim_rec rec = {0};
+	struct psim_tonegen g;
+	int16_t blk[SPAN_BLOCK];
+
+	psim_tonegen_init(&g, hz, dbm0);
+	assert_int_equal(psim_rec_open(&rec, path, n), 0);
+	for (uint32_t i = 0; i < n; i += SPAN_BLOCK) {
+		psim_tonegen_run(&g, blk, SPAN_BLOCK);
+		/* full exactly at the end, never before */
+		assert_int_equal(psim_rec_write(&rec, blk, SPAN_BLOCK), i + SPAN_BLOCK >= n);
+	}
+	assert_int_equal(psim_rec_close(&rec), 0);
+	assert_int_equal(rec.n, n);
+}
+
+/* Level (dBm0) of hz over the middle 800 samples of a WAV, and the share it carries. */
+static double wav_tone(const char *path, double hz, size_t *np, double *share)
+{
+	int16_t *s;
+	size_t n;
+	double amp;
+
+	assert_int_equal(psim_wav_load(&s, &n, path, 8000 * 60), 0);
+	assert_true(n >= 800);
+	amp = psim_goertzel(s + n / 2 - 400, 800, hz);
+	*share = psim_tone_share(s + n / 2 - 400, 800, amp);
+	*np = n;
+	mem_deref(s);
+	return psim_amp_dbm0(amp);
+}
+
+/*
+ * The user side sends 700 Hz at -10 dBm0 to the subscriber that plays 1004 Hz;
+ * pstnsim records what it hears and plays a 620 Hz file over its own tone.
+ */
+static void test_record_play(void **state)
+{
+	char rec[64], play[64];
+	double share, dbm0;
+	size_t n;
+	struct rig r;
+
+	(void)state;
+	snprintf(rec, sizeof(rec), "/tmp/test-pstnsim-rec-%d.wav", (int)getpid());
+	snprintf(play, sizeof(play), "/tmp/test-pstnsim-play-%d.wav", (int)getpid());
+	write_tone_wav(play, 620, -12, 2500);
+	dbm0 = wav_tone(play, 620, &n, &share);
+	assert_int_equal(n, 2500);
+	assert_true(dbm0 > -12.3 && dbm0 < -11.7 && share > 0.98);
+
+	rig_start(&r, SPAN_E1);
+	r.rec_path = rec;
+	r.rec_seconds = 5;
+	r.play_path = play;
+	user_call(&r, "+12125550100", 700, NULL, 900);
+	assert_int_equal(r.ev[PSIM_EV_RECORDED], 1);
+	assert_true(r.rec_before_disc); /* the file is whole once the disconnect is told */
+	assert_int_equal(r.rec_err, 0);
+	assert_string_equal(r.rec_ev_path, rec);
+	assert_int_equal(r.ev[PSIM_EV_PLAYED], 1);
+	assert_int_equal(r.played_samples, 2500);
+	assert_true(r.heard_hz == 620); /* the file first, over the subscriber's 1004 Hz */
+	dbm0 = wav_tone(rec, 700, &n, &share);
+	assert_int_equal(n, r.rec_samples);
+	assert_true(n >= 8 * 500 && n <= 8 * 1100); /* from the answer to the end of the call */
+	assert_int_equal(n % SPAN_BLOCK, 0);
+	assert_true(dbm0 > -10.5 && dbm0 < -9.5);
+	assert_true(share > 0.95);
+
+	/* Bounded: 1 s on a longer call, the echo of our own 1004 Hz. */
+	r.rec_seconds = 1;
+	r.play_path = NULL;
+	user_call(&r, "+12125550101", 1004, NULL, 1500);
+	assert_int_equal(r.ev[PSIM_EV_RECORDED], 1);
+	assert_int_equal(r.rec_samples, 8000);
+	dbm0 = wav_tone(rec, 1004, &n, &share);
+	assert_int_equal(n, 8000);
+	assert_true(dbm0 > -10.5 && dbm0 < -9.5 && share > 0.95);
+	rig_stop(&r);
+	unlink(rec);
+	unlink(play);
+}
+
+/* WAV files other writers make: extra chunks are skipped, other formats refused. */
+static void test_wav_files(void **state)
+{
+	static const uint8_t hdr[] = {
+	    'R', 'I', 'F', 'F', 0,    0,    0,   0, 'W',  'A',  'V',  'E',  'L', 'I', 'S', 'T',
+	    3,   0,   0,   0,   'a',  'b',  'c', 0, 'f',  'm',  't',  ' ',  16,  0,   0,   0,
+	    1,   0,   1,   0,   0x40, 0x1f, 0,   0, 0x80, 0x3e, 0,    0,    2,   0,   16,  0,
+	    'd', 'a', 't', 'a', 6,    0,    0,   0, 1,    0,    0xff, 0xff, 0,   0x80};
+	struct psim_rec rec = {0};
+	char path[64];
+	uint8_t b[sizeof(hdr)];
+	int16_t *s;
+	size_t n;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/test-pstnsim-wav-%d.wav", (int)getpid());
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(hdr, sizeof(hdr), 1, f), 1);
+	fclose(f);
+	assert_int_equal(psim_wav_load(&s, &n, path, 100), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(s[0], 1);
+	assert_int_equal(s[1], -1);
+	assert_int_equal(s[2], -32768);
+	mem_deref(s);
+	assert_int_equal(psim_wav_load(&s, &n, path, 2), EFBIG);
+	/* 16 kHz, stereo, 8-bit, truncated data: refused */
+	for (int i = 0; i < 4; i++) {
+		memcpy(b, hdr, sizeof(b));
+		if (i == 0) {
+			b[36] = 0x80; /* 16000 */
+			b[37] = 0x3e;
+		} else if (i == 1) {
+			b[34] = 2;
+		} else if (i == 2) {
+			b[46] = 8;
+		} else {
+			b[52] = 60;
+		}
+		f = fopen(path, "wb");
+		assert_int_equal(fwrite(b, sizeof(b), 1, f), 1);
+		fclose(f);
+		assert_int_equal(psim_wav_load(&s, &n, path, 100), EINVAL);
+	}
+	assert_int_equal(psim_wav_load(&s, &n, "/nonexistent/x.wav", 100), ENOENT);
+	/* recordings: absolute paths, bounded, one at a time */
+	assert_int_equal(psim_rec_open(&rec, "rel.wav", 100), EINVAL);
+	assert_int_equal(psim_rec_open(&rec, path, 0), EINVAL);
+	assert_int_equal(psim_rec_open(&rec, path, PSIM_REC_MAX_S * 8000 + 1), EINVAL);
+	assert_int_equal(psim_rec_open(&rec, "/nonexistent/x.wav", 100), ENOENT);
+	assert_int_equal(psim_rec_open(&rec, path, 100), 0);
+	assert_int_equal(psim_rec_open(&rec, path, 100), EBUSY);
+	assert_false(psim_rec_write(&rec, NULL, 60));
+	assert_true(psim_rec_write(&rec, NULL, SPAN_BLOCK)); /* full: 40 of them dropped */
+	assert_int_equal(psim_rec_close(&rec), 0);
+	assert_int_equal(psim_rec_close(&rec), 0); /* closed already */
+	assert_int_equal(psim_wav_load(&s, &n, path, 1000), 0);
+	assert_int_equal(n, 100);
+	mem_deref(s);
+	unlink(path);
+}
+
 /* ---- commands ---- */
 
 static void exec(struct psim *p, const char *cmd, struct json_w *w)
@@ -699,6 +874,18 @@ static void test_commands(void **state)
 	assert_non_null(strstr(w.buf, "\"to\":\"+12125551001\""));
 	exec(r.p, "{\"cmd\":\"digits\",\"call\":1,\"digits\":\"12\"}", &w);
 	assert_string_equal(w.buf, "{\"ok\":true}");
+	exec(r.p, "{\"cmd\":\"record\",\"call\":1,\"path\":\"rel.wav\"}", &w);
+	assert_non_null(strstr(w.buf, "absolute path"));
+	exec(r.p, "{\"cmd\":\"record\",\"call\":1,\"path\":\"/nonexistent/x.wav\"}", &w);
+	assert_non_null(strstr(w.buf, "No such file"));
+	exec(r.p, "{\"cmd\":\"record\",\"call\":1,\"path\":\"/tmp/x.wav\",\"seconds\":601}", &w);
+	assert_non_null(strstr(w.buf, "bad seconds"));
+	exec(r.p, "{\"cmd\":\"record\",\"call\":9,\"path\":\"/tmp/x.wav\"}", &w);
+	assert_non_null(strstr(w.buf, "\"ok\":false"));
+	exec(r.p, "{\"cmd\":\"play\",\"call\":1}", &w);
+	assert_non_null(strstr(w.buf, "needs \\\"call\\\" and \\\"path\\\""));
+	exec(r.p, "{\"cmd\":\"play\",\"call\":1,\"path\":\"/nonexistent/x.wav\"}", &w);
+	assert_non_null(strstr(w.buf, "No such file"));
 	exec(r.p, "{\"cmd\":\"hangup\",\"call\":1,\"cause\":17}", &w);
 	assert_string_equal(w.buf, "{\"ok\":true}");
 	assert_true(run_until(&r, user_hung_up, 2000));
@@ -786,6 +973,7 @@ int main(void)
 	    cmocka_unit_test(test_did),         cmocka_unit_test(test_cable_pulled),
 	    cmocka_unit_test(test_did_timeout), cmocka_unit_test(test_commands),
 	    cmocka_unit_test(test_event_json),  cmocka_unit_test(test_ctl_socket),
+	    cmocka_unit_test(test_record_play), cmocka_unit_test(test_wav_files),
 	};
 
 	log_init("test_pstnsim", false, getenv("DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
