@@ -98,6 +98,7 @@ struct call {
 	int rtp_fd, rtcp_fd;       /* ours until the channel starts, then the engine's */
 	struct media_chan *mch;    /* running; the call waits for its MEDIA_EV_STOPPED */
 	bool mch_stopping;
+	bool span_ec;              /* the span's own echo canceller is on for this channel */
 	bool have_mstats;
 	struct media_chan_stats mstats; /* final counters, for the CDR */
 	struct loop_defer media_defer;

@@ -192,6 +192,11 @@ static int media_start(struct call *c, const struct sdp_result *r)
 	int err;
 
 	media_dir(c, r, &p.remote, &p.timeout_ms);
+	/* A span with a canceller of its own (DAHDI's) does it; speexdsp where there is none. */
+	if (p.ec && !span_ec_set(p.span, p.ts, m->ec_tail_ms * 8u)) {
+		p.ec = false;
+		c->span_ec = true;
+	}
 	if (r->srtp) {
 		sdes_key(&p.tx_key, r, r->tx_key, false);
 		sdes_key(&p.rx_key, r, r->rx_key, true);
@@ -202,9 +207,10 @@ static int media_start(struct call *c, const struct sdp_result *r)
 		return err;
 	}
 	c->rtp_fd = c->rtcp_fd = -1; /* the engine's now */
-	LOGI(c->ctx, "media: RTP port %u <-> B-channel %u, %s pt %u%s%s", sa_port(&c->neg.local),
+	LOGI(c->ctx, "media: RTP port %u <-> B-channel %u, %s pt %u%s%s%s", sa_port(&c->neg.local),
 	     p.ts, r->codec == SDP_CODEC_PCMA ? "PCMA" : r->codec == SDP_CODEC_PCMU ? "PCMU" : "G722",
-	     r->pt, r->dtmf ? ", telephone-event" : "", r->srtp ? ", SRTP" : "");
+	     r->pt, r->dtmf ? ", telephone-event" : "", r->srtp ? ", SRTP" : "",
+	     c->span_ec ? ", the span's echo canceller" : p.ec ? ", echo cancelling" : "");
 	return 0;
 }
 
@@ -228,10 +234,18 @@ void call_media_sync(struct call *c)
 		LOGW(c->ctx, "media: repoint not queued");
 }
 
+static void span_ec_off(struct call *c)
+{
+	if (c->span_ec && c->tp && c->chan > 0)
+		span_ec_set(tpri_span(c->tp), (unsigned)c->chan, 0);
+	c->span_ec = false;
+}
+
 void call_media_stop(struct call *c)
 {
 	if (!c->mch || c->mch_stopping)
 		return;
+	span_ec_off(c);
 	if (media_chan_stop(c->mch)) {
 		/* the queue is full: try again from the loop rather than lose the channel */
 		LOGW(c->ctx, "media: stop not queued, retrying");
@@ -243,6 +257,7 @@ void call_media_stop(struct call *c)
 
 void call_media_detach(struct call *c)
 {
+	span_ec_off(c);
 	if (c->mch && !c->mch_stopping && media_chan_stop(c->mch))
 		LOGE(c->ctx, "media: stop not queued: the B-channel stays busy in the engine");
 	c->mch = NULL;
