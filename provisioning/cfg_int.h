@@ -17,6 +17,8 @@ void cfg_numbering_default(struct route_numplan *np);
 int cfg_load_numbering(struct ycfg *y, yaml_node_t *n, struct route_numplan *np);
 int cfg_load_spans(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg);
 int cfg_load_users(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg);
+/* The user (among the first nusers) whose DIDs include did, or NULL. */
+const char *cfg_did_owner(const struct tandem_config *cfg, unsigned nusers, const char *did);
 void cfg_free_users(struct tandem_config *cfg);
 int cfg_load_trunks(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg);
 void cfg_free_trunks(struct tandem_config *cfg);

@@ -124,6 +124,21 @@ static int load_out(struct ycfg *y, yaml_node_t *n, struct cfg_route_out *r)
 	return load_names(y, n, r);
 }
 
+/* One rule per DID: an exact DID may not repeat an earlier route's or a user's. */
+static int did_unique(struct ycfg *y, yaml_node_t *m, const struct tandem_config *cfg,
+                      const struct cfg_route_in *r)
+{
+	const char *did = r->match[0] == '_' ? r->match + 1 : r->match;
+	const char *owner = cfg_did_owner(cfg, cfg->nusers, did);
+
+	if (owner)
+		return ycfg_error(y, m, "DID '%s' already belongs to user '%s'", did, owner);
+	for (const struct cfg_route_in *o = cfg->routes_in; o < r; o++)
+		if (!strcmp(o->match[0] == '_' ? o->match + 1 : o->match, did))
+			return ycfg_error(y, m, "DID '%s' has a route already", did);
+	return 0;
+}
+
 static int load_in(struct ycfg *y, yaml_node_t *n, const struct tandem_config *cfg,
                    struct cfg_route_in *r)
 {
@@ -158,7 +173,7 @@ static int load_in(struct ycfg *y, yaml_node_t *n, const struct tandem_config *c
 	if (r->kind == ROUTE_TARGET_URI && strncasecmp(r->target, "sip:", 4) &&
 	    strncasecmp(r->target, "sips:", 5))
 		return ycfg_error(y, v, "'%s' is not a sip: or sips: URI", r->target);
-	return 0;
+	return pat.literal ? did_unique(y, m, cfg, r) : 0;
 }
 
 int cfg_load_routes(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg)

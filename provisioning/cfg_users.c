@@ -143,6 +143,35 @@ static int load_user(struct ycfg *y, yaml_node_t *n, struct cfg_user *u)
 	return 0;
 }
 
+const char *cfg_did_owner(const struct tandem_config *cfg, unsigned nusers, const char *did)
+{
+	for (unsigned i = 0; i < nusers && i < cfg->nusers; i++)
+		for (unsigned j = 0; j < cfg->users[i].ndids; j++)
+			if (!strcmp(cfg->users[i].dids[j], did))
+				return cfg->users[i].name;
+	return NULL;
+}
+
+/* A DID routes to one user: not twice in a user, nor in two users. */
+static int dids_unique(struct ycfg *y, yaml_node_t *it, const struct tandem_config *cfg,
+                       unsigned idx)
+{
+	const struct cfg_user *u = &cfg->users[idx];
+	yaml_node_t *seq = ycfg_get(y, it, "dids");
+	const char *owner;
+
+	for (unsigned j = 0; j < u->ndids; j++) {
+		for (unsigned k = 0; k < j; k++)
+			if (!strcmp(u->dids[k], u->dids[j]))
+				return ycfg_error(y, ycfg_seq_item(y, seq, j), "DID '%s' given twice",
+				                  u->dids[j]);
+		if ((owner = cfg_did_owner(cfg, idx, u->dids[j])))
+			return ycfg_error(y, ycfg_seq_item(y, seq, j),
+			                  "DID '%s' already belongs to user '%s'", u->dids[j], owner);
+	}
+	return 0;
+}
+
 int cfg_load_users(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg)
 {
 	size_t cnt;
@@ -161,6 +190,8 @@ int cfg_load_users(struct ycfg *y, yaml_node_t *n, struct tandem_config *cfg)
 			return EINVAL;
 		if (cfg_user_find(cfg, cfg->users[i].name) != &cfg->users[i])
 			return ycfg_error(y, it, "user '%s' given twice", cfg->users[i].name);
+		if (dids_unique(y, it, cfg, i))
+			return EINVAL;
 	}
 	return 0;
 }

@@ -303,6 +303,25 @@ static void test_route_redirect(void **state)
 	           "t.yaml:4:34: redirect must be a sip: or sips: URI");
 }
 
+/* One DID, one destination: duplicates are errors with their position (found by
+ * fuzz_config: they used to load and then fail to build the route table). */
+static void test_did_unique(void **state)
+{
+	(void)state;
+	expect_err("sip: {}\nusers:\n  - { name: a, password: x, dids: ['+12125551001'] }\n"
+	           "  - { name: b, password: y, dids: ['+12125551002', '+12125551001'] }\n",
+	           "t.yaml:4:52: DID '+12125551001' already belongs to user 'a'");
+	expect_err("sip: {}\nusers:\n  - { name: a, password: x, dids: ['+1212', '+1212'] }\n",
+	           "t.yaml:3:45: DID '+1212' given twice");
+	expect_err("sip: {}\nusers:\n  - { name: a, password: x, dids: ['+12125551001'] }\n"
+	           "routes:\n  inbound:\n    - { did: '+12125551001', to: 'user:a' }\n",
+	           "t.yaml:6:14: DID '+12125551001' already belongs to user 'a'");
+	expect_err("sip: {}\nusers:\n  - { name: a, password: x }\nroutes:\n  inbound:\n"
+	           "    - { did: '+12125559000', to: 'user:a' }\n"
+	           "    - { did: '+12125559000', to: 'uri:sip:x@y' }\n",
+	           "t.yaml:7:14: DID '+12125559000' has a route already");
+}
+
 static void test_gateway_errors(void **state)
 {
 	(void)state;
@@ -566,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_gateway_errors),
 		cmocka_unit_test(test_media_section),
 		cmocka_unit_test(test_route_redirect),
+		cmocka_unit_test(test_did_unique),
 		cmocka_unit_test(test_demo_file),
 		cmocka_unit_test(test_ops_sections),
 		cmocka_unit_test(test_ops_errors),
