@@ -51,6 +51,9 @@ import time
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+from peers import sipp  # noqa: E402  (the end-to-end tests' SIPp scenario pieces)
+
 BUILD = os.path.join(ROOT, "build")
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 
@@ -66,89 +69,21 @@ BUDGET_S = 80.0             # the whole bench, both ladders; steps past it are s
 MAX_TSX = 100000
 NUMBER = "+12125550100"
 
-SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="gateway bench: a call from a trusted trunk, answered at once">
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port];user=phone SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+12125559999@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:+12125559999@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=bench 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 0
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:0 PCMU/8000
-
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="200" rrs="true"/>
-  <send>
-    <![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+12125559999@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      [routes]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <pause milliseconds="HOLD_MS"/>
-  <send retrans="500">
-    <![CDATA[
-
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+12125559999@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      [routes]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200"/>
-</scenario>
-""".replace("HOLD_MS", str(HOLD_MS))
+CALLER, CALLER_HOST = "+12125559999", "[local_ip]:[local_port]"
+SCENARIO = sipp.scenario(
+    "gateway bench: a call from a trusted trunk, answered at once",
+    sipp.invite(CALLER, host=CALLER_HOST,
+                sdp=sipp.sdp(8, 0, origin="bench 53655765 2353687637", typed=True)),
+    sipp.provisional(100, 180, 183, 180), sipp.recv(200, rrs=True),
+    sipp.ack(CALLER, host=CALLER_HOST), sipp.pause(HOLD_MS), sipp.bye(CALLER, host=CALLER_HOST))
 
 
 class BenchError(Exception):
     pass
 
 
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def free_tcp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def free_port(kind=socket.SOCK_DGRAM):
+    s = socket.socket(socket.AF_INET, kind)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
@@ -491,7 +426,7 @@ def main():
           f"{'p50_ms':>10}{'p99_ms':>10}{'max_ms':>10}")
     try:
         # The floor first, with nothing else running: SIPp's own UAS answering at once.
-        uas_port, uac_port = free_udp_port(), free_udp_port()
+        uas_port, uac_port = free_port(), free_port()
         uas = Proc("sipp-uas", [SIPP, "-sn", "uas", "-i", "127.0.0.1", "-p", str(uas_port),
                                 "-buff_size", "4194304", "-nostdin", "-timeout",
                                 f"{int(BUDGET_S + 30)}s"], work)
@@ -505,7 +440,7 @@ def main():
         uas.stop()
         procs.remove(uas)
 
-        sip_port, metrics_port = free_udp_port(), free_tcp_port()
+        sip_port, metrics_port = free_port(), free_port(socket.SOCK_STREAM)
         with open(os.path.join(work, "sim.yaml"), "w") as f:
             f.write(sim_config(tag))
         with open(os.path.join(work, "tandem.yaml"), "w") as f:

@@ -1,5 +1,7 @@
-"""Shared fixtures for end-to-end tests: free ports, binaries, processes that stop."""
+"""Shared fixtures for end-to-end tests: free ports, binaries, processes that stop, bounded
+waits, and the peers most tests need (need_sipp, baresips)."""
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -7,9 +9,12 @@ import time
 
 import pytest
 
+from peers.baresip import BaresipFactory
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # TANDEM_BUILD=build/asan runs the programs built with ASan+UBSan (make asan-programs)
 BUILD = os.path.join(ROOT, os.environ.get("TANDEM_BUILD", "build"))
+SIPP = shutil.which("sipp")
 
 
 def binary(name):
@@ -17,6 +22,17 @@ def binary(name):
     if not os.access(path, os.X_OK):
         pytest.fail(f"{path} is not built (run make)")
     return path
+
+
+def wait_until(pred, timeout=10.0):
+    """pred()'s first true value within timeout seconds (polled), else its last one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    return pred()
 
 
 def free_port(kind=socket.SOCK_DGRAM, family=socket.AF_INET, also_tcp=True):
@@ -42,12 +58,12 @@ def free_port(kind=socket.SOCK_DGRAM, family=socket.AF_INET, also_tcp=True):
 class Proc:
     """A child process whose output goes to a log file, stopped at teardown."""
 
-    def __init__(self, args, logpath, env=None):
+    def __init__(self, args, logpath, env=None, cwd=None):
         self.args = args
         self.logpath = logpath
         self.log = open(logpath, "wb")
         self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL, env=env)
+                                  stdin=subprocess.DEVNULL, env=env, cwd=cwd)
 
     def output(self):
         self.log.flush()
@@ -81,15 +97,36 @@ class Proc:
 
 @pytest.fixture
 def procs(tmp_path):
-    """Start processes with procs.start(args); all are stopped after the test."""
-    started = []
+    """Start processes with procs.start(args); all are stopped after the test, after the
+    functions given to procs.at_teardown(fn) ran."""
+    started, finalizers = [], []
 
     class Starter:
-        def start(self, args, name="proc", env=None):
-            p = Proc(args, str(tmp_path / f"{name}-{len(started)}.log"), env=env)
+        def start(self, args, name="proc", env=None, cwd=None):
+            p = Proc(args, str(tmp_path / f"{name}-{len(started)}.log"), env=env, cwd=cwd)
             started.append(p)
             return p
 
+        def at_teardown(self, fn):
+            finalizers.append(fn)
+
     yield Starter()
+    for fn in reversed(finalizers):
+        fn()
     for p in reversed(started):
         p.stop()
+
+
+@pytest.fixture
+def need_sipp():
+    """Fails (does not skip) a test that needs SIPp where it is not installed."""
+    if not SIPP:
+        pytest.fail("sipp is not installed (packaging/deps.sh installs sip-tester)")
+
+
+@pytest.fixture
+def baresips(tmp_path):
+    """baresip instances (peers.baresip) made with baresips.new(...), stopped after the test."""
+    f = BaresipFactory(tmp_path)
+    yield f
+    f.stop_all()

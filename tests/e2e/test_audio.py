@@ -16,83 +16,26 @@ virtual E1 on the other, tandemd's media engine between them.
   Reason cause 41, DISCONNECT 41 on the PRI) after media.rtp_timeout.
 Everything on 127.0.0.1 and abstract Unix sockets; every wait is bounded.
 """
-import os
 import re
-import shutil
 import sqlite3
-import subprocess
 import time
-import uuid
 
 import pytest
 
-from conftest import binary, free_port
+from conftest import free_port
 from peers import baresip as bsmod
+from peers import gateway as gwmod
+from peers import sipp
 from peers.audio import dominant_frequency, make_tone_wav, tone_ratio_db
-from peers.baresip import BaresipFactory
-from peers.pstnsim import Ctl
-from test_gateway import PSTNSIM_CFG, gw_config
 
 pytestmark = pytest.mark.skipif(not bsmod.available(), reason="baresip not installed")
 
-SIPP = shutil.which("sipp")
 PHONE_HZ = 1400  # in pstnsim's detect_tones
-
-
-def set_media(path, **kv):
-    """Rewrites keys of the media section of the config at path."""
-    text = open(path).read()
-    for k, v in kv.items():
-        lines = text.split("\n")
-        for i, line in enumerate(lines):
-            if line.startswith(f"  {k}:"):
-                lines[i] = f"  {k}: {v}"
-                break
-        else:
-            raise AssertionError(f"media.{k} not in the demo config")
-        text = "\n".join(lines)
-    open(path, "w").write(text)
-
-
-def md5_only(path):
-    """baresip 1.0 gives up on a 401 that lists any algorithm besides MD5."""
-    text = open(path).read()
-    text, n = re.subn(r"digest_algorithms: \[.*\]", "digest_algorithms: [md5]", text)
-    assert n == 1, text
-    open(path, "w").write(text)
-
-
-@pytest.fixture
-def baresips(tmp_path):
-    f = BaresipFactory(tmp_path)
-    yield f
-    f.stop_all()
-
-
-def start_gw(tmp_path, procs, **media):
-    span_addr = f"@tandem-e2e-{uuid.uuid4().hex[:12]}"
-    port = free_port()
-    sim_sock = tmp_path / "sim.sock"
-    sim = procs.start([binary("pstnsim"), "-c", PSTNSIM_CFG, "-s", str(sim_sock),
-                       "--addr", f"1={span_addr}"], name="pstnsim")
-    cfg = gw_config(tmp_path, port, span_addr)
-    md5_only(cfg)
-    if media:
-        set_media(cfg, **media)
-    gw = procs.start([binary("tandemd"), "-c", cfg], name="tandemd")
-    assert gw.wait_for("ready", 10), gw.output()
-    assert gw.wait_for("D-channel up", 10), gw.output() + sim.output()
-    gw.port = port
-    gw.sim = sim
-    gw.ctl = Ctl(str(sim_sock))
-    return gw
 
 
 @pytest.fixture
 def gateway(tmp_path, procs):
-    gw = start_gw(tmp_path, procs)
-    yield gw
-    gw.ctl.close()
+    return gwmod.start(tmp_path, procs, md5=True)
 
 
 def phone(baresips, tmp_path, gw, user="1001", hz=PHONE_HZ, **kw):
@@ -199,20 +142,17 @@ def test_rfc4733_dtmf_to_ivr_and_back(tmp_path, gateway, baresips):
 
 
 def test_srtp_call_carries_tone(tmp_path, procs, baresips):
-    gw = start_gw(tmp_path, procs, srtp="optional")
-    try:
-        bs = phone(baresips, tmp_path, gw, srtp=True)
-        bs.dial(f"sip:+12125550100@127.0.0.1:{gw.port}")
-        bs.wait_event("CALL_ESTABLISHED", 15)
-        assert tone_heard(gw.ctl, PHONE_HZ), gw.ctl.events
-        time.sleep(3)
-        bs.hangup()
-        bs.wait_event("CALL_CLOSED", 10)
-        f = dominant_frequency(bs.heard_wav())
-        assert f is not None and abs(f - 1004) <= 5, f
-        assert "SRTP" in gw.output(), gw.output()[-3000:]
-    finally:
-        gw.ctl.close()
+    gw = gwmod.start(tmp_path, procs, md5=True, media={"srtp": "optional"})
+    bs = phone(baresips, tmp_path, gw, srtp=True)
+    bs.dial(f"sip:+12125550100@127.0.0.1:{gw.port}")
+    bs.wait_event("CALL_ESTABLISHED", 15)
+    assert tone_heard(gw.ctl, PHONE_HZ), gw.ctl.events
+    time.sleep(3)
+    bs.hangup()
+    bs.wait_event("CALL_CLOSED", 10)
+    f = dominant_frequency(bs.heard_wav())
+    assert f is not None and abs(f - 1004) <= 5, f
+    assert "SRTP" in gw.output(), gw.output()[-3000:]
 
 
 def test_hold_and_resume(tmp_path, gateway, baresips):
@@ -238,108 +178,26 @@ def test_hold_and_resume(tmp_path, gateway, baresips):
     assert "no RTP" not in out, out[-3000:]
 
 
-NO_RTP_UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="answered call that never sends RTP">
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port];user=phone SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:trunk@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:trunk@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=- 1 1 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [local_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rrs="true"/>
-  <send>
-    <![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:trunk@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv request="BYE">
-    <action>
-      <ereg regexp="Q\\.850;cause=41" search_in="hdr" header="Reason:" check_it="true"
-            assign_to="reason"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <Reference variables="reason"/>
-</scenario>
-"""
+# SIPp as a trunk: INVITE, ACK, then no RTP at all until the gateway's BYE.
+NO_RTP_UAC = sipp.scenario(
+    "answered call that never sends RTP",
+    sipp.invite("trunk", sdp=sipp.sdp(8, 101)), sipp.provisional(), sipp.recv(200, rrs=True),
+    sipp.ack("trunk"), sipp.recv("BYE", sipp.ereg(r"Q\.850;cause=41", "reason", "Reason:")),
+    sipp.ok_reply())
 
 
-def trust_sipp(cfg, sport):
-    text = open(cfg).read().replace(
-        "trunks: []", f'trunks:\n  - {{ name: sipp, address: "udp:127.0.0.1:{sport}" }}')
-    open(cfg, "w").write(text)
-
-
-def test_rtp_timeout_clears_call(tmp_path, procs):
-    if not SIPP:
-        pytest.fail("sipp is not installed")
-    span_addr = f"@tandem-e2e-{uuid.uuid4().hex[:12]}"
-    port, sport = free_port(), free_port()
-    sim = procs.start([binary("pstnsim"), "-c", PSTNSIM_CFG, "-s", str(tmp_path / "sim.sock"),
-                       "--addr", f"1={span_addr}"], name="pstnsim")
-    cfg = gw_config(tmp_path, port, span_addr)
-    set_media(cfg, rtp_timeout=3)
-    trust_sipp(cfg, sport)
-    gw = procs.start([binary("tandemd"), "-c", cfg], name="tandemd")
-    assert gw.wait_for("D-channel up", 10), gw.output()
-    ctl = Ctl(str(tmp_path / "sim.sock"))
-    sf = tmp_path / "norpt.xml"
-    sf.write_text(NO_RTP_UAC)
+def test_rtp_timeout_clears_call(tmp_path, procs, need_sipp):
+    sport = free_port()
+    gw = gwmod.start(tmp_path, procs, media={"rtp_timeout": 3}, trusted=[sport])
     t0 = time.monotonic()
-    r = subprocess.run([SIPP, f"127.0.0.1:{port}", "-sf", str(sf), "-s", "+12125550101",
-                        "-i", "127.0.0.1", "-p", str(sport), "-m", "1", "-nostdin",
-                        "-timeout", "25", "-timeout_error", "-trace_err"],
-                       cwd=tmp_path, capture_output=True, timeout=40)
+    rc, report = sipp.run_uac(tmp_path, gw.port, NO_RTP_UAC, "+12125550101", sport,
+                              name="norpt", timeout=25, wait=40)
     took = time.monotonic() - t0
-    assert r.returncode == 0, (r.stdout.decode(errors="replace")[-2000:], gw.output()[-4000:])
+    assert rc == 0, (report, gw.output()[-4000:])
     assert took < 15, took
-    d = disconnect(ctl)
-    assert d and d["cause"] == 41, ctl.events
+    d = disconnect(gw.ctl)
+    assert d and d["cause"] == 41, gw.ctl.events
     assert "no RTP for 3 s" in gw.output()
-    ctl.close()
 
 
 def test_refer_blind_transfer_to_user(tmp_path, gateway, baresips):
@@ -365,144 +223,32 @@ def test_refer_blind_transfer_to_user(tmp_path, gateway, baresips):
     assert "blind transfer of the PSTN party" in out and "joining the PSTN party" in out, out
 
 
-INFO_UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="call the IVR, key 1 5 9 as SIP INFO, take its read-back as INFO">
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port];user=phone SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:trunk@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:trunk@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=- 1 1 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [local_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rrs="true"/>
-  <send>
-    <![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:trunk@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <pause milliseconds="500"/>
-DIGITS
-READBACK
-  <send retrans="500">
-    <![CDATA[
-
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:trunk@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 20 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200"/>
-  <Reference variables="s1,s2,s3"/>
-</scenario>
-"""
-
-INFO_SEND = """  <send retrans="500">
-    <![CDATA[
-
-      INFO [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:trunk@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: {cseq} INFO
-      Max-Forwards: 70
-      Content-Type: application/dtmf-relay
-      Content-Length: [len]
-
-      Signal={digit}
-      Duration=160
-    ]]>
-  </send>
-  <recv response="200"/>
-  <pause milliseconds="250"/>
-"""
-
-INFO_RECV = """  <recv request="INFO">
-    <action>
-      <ereg regexp="Signal=(.)" search_in="body" check_it="true" assign_to="s{n},d{n}"/>
-      <test assign_to="ok{n}" variable="d{n}" compare="equal" value="{digit}"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-"""
+def info_uac(digits):
+    """Call the IVR, key the digits as SIP INFO, take its read-back as INFO, hang up."""
+    sends = "".join(
+        sipp.in_dialog("INFO", "trunk", 2 + i, body=[f"Signal={d}", "Duration=160"],
+                       ctype="application/dtmf-relay") + sipp.recv(200) + sipp.pause(250)
+        for i, d in enumerate(digits))
+    recvs = "".join(
+        sipp.recv("INFO", sipp.ereg("Signal=(.)", f"s{n},d{n}", search_in="body"),
+                  f'<test assign_to="ok{n}" variable="d{n}" compare="equal" value="{d}"/>')
+        + sipp.ok_reply() for n, d in enumerate(digits, 1))
+    return sipp.scenario(
+        "call the IVR, key 1 5 9 as SIP INFO, take its read-back as INFO",
+        sipp.invite("trunk", sdp=sipp.sdp(8)), sipp.provisional(), sipp.recv(200, rrs=True),
+        sipp.ack("trunk"), sipp.pause(500), sends, recvs, sipp.bye("trunk", 20))
 
 
-def test_info_dtmf_to_ivr_and_back(tmp_path, procs):
+def test_info_dtmf_to_ivr_and_back(tmp_path, procs, need_sipp):
     """dtmf: info: SIP INFO digits are played in-band to the IVR, and the digits it plays
     back are detected and sent to the caller as INFO application/dtmf-relay."""
-    if not SIPP:
-        pytest.fail("sipp is not installed")
-    span_addr = f"@tandem-e2e-{uuid.uuid4().hex[:12]}"
-    port, sport = free_port(), free_port()
-    sim = procs.start([binary("pstnsim"), "-c", PSTNSIM_CFG, "-s", str(tmp_path / "sim.sock"),
-                       "--addr", f"1={span_addr}"], name="pstnsim")
-    cfg = gw_config(tmp_path, port, span_addr)
-    set_media(cfg, dtmf="info")
-    trust_sipp(cfg, sport)
-    gw = procs.start([binary("tandemd"), "-c", cfg], name="tandemd")
-    assert gw.wait_for("D-channel up", 10), gw.output() + sim.output()
-    ctl = Ctl(str(tmp_path / "sim.sock"))
+    sport = free_port()
+    gw = gwmod.start(tmp_path, procs, media={"dtmf": "info"}, trusted=[sport])
+    ctl = gw.ctl
     digits = "159"
-    sends = "".join(INFO_SEND.format(cseq=2 + i, digit=d) for i, d in enumerate(digits))
-    recvs = "".join(INFO_RECV.format(n=i + 1, digit=d) for i, d in enumerate(digits))
-    xml = INFO_UAC.replace("DIGITS", sends).replace("READBACK", recvs)
-    xml = xml.replace('<Reference variables="s1,s2,s3"/>',
-                      '<Reference variables="s1,s2,s3,d1,d2,d3,ok1,ok2,ok3"/>')
-    sf = tmp_path / "info.xml"
-    sf.write_text(xml)
-    r = subprocess.run([SIPP, f"127.0.0.1:{port}", "-sf", str(sf), "-s", "+12125550102",
-                        "-i", "127.0.0.1", "-p", str(sport), "-m", "1", "-nostdin",
-                        "-timeout", "20", "-timeout_error", "-trace_err"],
-                       cwd=tmp_path, capture_output=True, timeout=40)
-    errs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("info*_errors.log"))
-    assert r.returncode == 0, (errs, gw.output()[-4000:])
+    rc, report = sipp.run_uac(tmp_path, gw.port, info_uac(digits), "+12125550102", sport,
+                              name="info", timeout=20)
+    assert rc == 0, (report, gw.output()[-4000:])
     deadline = time.monotonic() + 5
     while ctl.digits() != digits and time.monotonic() < deadline:
         ctl.pump(0.2)
@@ -511,4 +257,3 @@ def test_info_dtmf_to_ivr_and_back(tmp_path, procs):
     assert out.count("INFO digit") == 3, out[-4000:]
     heard = re.findall(r"digit (.) heard \(\d+ ms\): INFO", out)
     assert "".join(heard) == digits, (heard, out[-4000:])  # read back in order, once each
-    ctl.close()

@@ -13,301 +13,80 @@ Everything on 127.0.0.1 and one abstract Unix socket; every wait is bounded.
 """
 import os
 import re
-import shutil
 import sqlite3
-import subprocess
 import time
 import uuid
 
 import pytest
 
-from conftest import binary, free_port
-from test_gateway import gw_config
+from conftest import free_port, wait_until
+from peers import gateway as gwmod
+from peers import sipp
 
-SIPP = shutil.which("sipp")
 DID = "+12125559000"
 CALLER = "+12125550199"
 
-UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="caller on gateway A">
-  <send retrans="500">
-    <![CDATA[
 
-      INVITE sip:[service]@[remote_ip]:[remote_port];user=phone SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:CALLER@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:CALLER@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
+def uac(*outcome):
+    """The caller on gateway A: INVITE offering PCMA, PCMU and telephone-event, then outcome."""
+    return sipp.scenario("caller on gateway A",
+                         sipp.invite(CALLER, sdp=sipp.sdp(8, 0, 101)), sipp.provisional(),
+                         *outcome)
 
-      v=0
-      o=- 1 1 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [local_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 0 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
 
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-OUTCOME
-</scenario>
-"""
-
-UAC_ANSWERED = """  <recv response="200" rrs="true"/>
-  <send>
-    <![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:CALLER@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      [routes]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <pause milliseconds="2000"/>
-  <send retrans="500">
-    <![CDATA[
-
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:CALLER@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      [routes]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200"/>
-"""
-
-UAC_BUSY = """  <recv response="486">
-    <action>
-      <ereg regexp="Q\\.850;cause=17([^0-9]|$)" search_in="hdr" header="Reason:"
-            check_it="true" assign_to="reason"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-
-      ACK sip:[service]@[remote_ip]:[remote_port];user=phone SIP/2.0
-      [last_Via:]
-      From: <sip:CALLER@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <Reference variables="reason"/>
-"""
+UAC_ANSWERED = uac(sipp.recv(200, rrs=True), sipp.ack(CALLER), sipp.pause(2000), sipp.bye(CALLER))
+UAC_BUSY = uac(sipp.recv(486, sipp.reason(17)), sipp.ack_error(CALLER))
 
 # The callee behind gateway B: 180 then 200 with SDP, ACK, then B's BYE with the cause.
-UAS_ANSWER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="callee behind gateway B">
-  <recv request="INVITE" crlf="true">
-    <action>
-      <ereg regexp="2125550199" search_in="hdr" header="From:" check_it="true"
-            assign_to="from"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
+CALLEE = ("Contact: <sip:desk@[local_ip]:[local_port]>",)
+UAS_ANSWER = sipp.scenario(
+    "callee behind gateway B",
+    sipp.recv("INVITE", sipp.ereg("2125550199", "from", "From:"), crlf=True),
+    sipp.reply("180 Ringing", *CALLEE, to_tag="[pid]SIPpTag01[call_number]"),
+    sipp.reply("200 OK", *CALLEE, to_tag="[pid]SIPpTag01[call_number]",
+               body=sipp.sdp(8, origin="- 2 2"), retrans=500),
+    sipp.recv("ACK", crlf=True), sipp.recv("BYE", sipp.reason(16), timeout=15000),
+    sipp.ok_reply())
 
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:desk@[local_ip]:[local_port]>
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <send retrans="500">
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:desk@[local_ip]:[local_port]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=- 2 2 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [local_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-
-    ]]>
-  </send>
-  <recv request="ACK" crlf="true"/>
-  <recv request="BYE" timeout="15000">
-    <action>
-      <ereg regexp="Q\\.850;cause=16([^0-9]|$)" search_in="hdr" header="Reason:"
-            check_it="true" assign_to="reason"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <Reference variables="from,reason"/>
-</scenario>
-"""
-
-UAS_BUSY = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="busy callee behind gateway B">
-  <recv request="INVITE" crlf="true"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 486 Busy Here
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv request="ACK" crlf="true"/>
-</scenario>
-"""
-
-
-def side_config(tmp_path, port, span_addr, net, trunk_port=None, uas_port=None):
-    """The demo config for one gateway: CPE connecting (A) or NET listening (B)."""
-    tmp_path.mkdir(exist_ok=True)
-    path = gw_config(tmp_path, port, span_addr)
-    text = open(path).read()
-    if net:
-        for old, new in (("    side: cpe ", "    side: net "),
-                         ("    clock_master: false", "    clock_master: true")):
-            assert old in text, old
-            text = text.replace(old, new)
-        text, n = re.subn(r'^(    address: "@tandem-e2e-[0-9a-f]+".*\n)', r"\1    listen: true\n",
-                          text, flags=re.M)
-        assert n == 1, text
-    if trunk_port:
-        text = text.replace(
-            "trunks: []", f'trunks:\n  - {{ name: caller, address: "udp:127.0.0.1:{trunk_port}" }}')
-    if uas_port:
-        text = text.replace(
-            "  inbound: []",
-            f"  inbound:\n    - {{ did: '{DID}', to: 'uri:sip:desk@127.0.0.1:{uas_port}' }}")
-    open(path, "w").write(text)
-    return path
+UAS_BUSY = sipp.scenario(
+    "busy callee behind gateway B", sipp.recv("INVITE", crlf=True),
+    sipp.reply("486 Busy Here", to_tag="[pid]SIPpTag01[call_number]"),
+    sipp.recv("ACK", crlf=True))
 
 
 @pytest.fixture
-def b2b(tmp_path, procs):
+def b2b(tmp_path, procs, need_sipp):
     """Gateways A and B on one virtual E1, D-channel up on both."""
-    if not SIPP:
-        pytest.fail("sipp is not installed (packaging/deps.sh installs sip-tester)")
 
     class Pair:
         pass
 
     p = Pair()
-    span_addr = f"@tandem-e2e-{uuid.uuid4().hex[:12]}"
-    p.a_port, p.b_port, p.uac_port, p.uas_port = (free_port() for _ in range(4))
+    span = f"@tandem-e2e-{uuid.uuid4().hex[:12]}"
+    p.uac_port, p.uas_port = free_port(), free_port()
     p.a_dir, p.b_dir = tmp_path / "a", tmp_path / "b"
-    b_cfg = side_config(p.b_dir, p.b_port, span_addr, net=True, uas_port=p.uas_port)
-    a_cfg = side_config(p.a_dir, p.a_port, span_addr, net=False, trunk_port=p.uac_port)
-    p.b = procs.start([binary("tandemd"), "-c", b_cfg], name="tandemd-b")
-    assert p.b.wait_for("ready", 10), p.b.output()
-    p.a = procs.start([binary("tandemd"), "-c", a_cfg], name="tandemd-a")
-    assert p.a.wait_for("ready", 10), p.a.output()
+    p.b = gwmod.start(p.b_dir, procs, span=span, sim=False, net=True, name="tandemd-b",
+                      inbound={DID: f"uri:sip:desk@127.0.0.1:{p.uas_port}"})
+    p.a = gwmod.start(p.a_dir, procs, span=span, sim=False, name="tandemd-a",
+                      trusted=[p.uac_port], trunk="caller")
+    p.a_port = p.a.port
     for gw in (p.a, p.b):
-        assert gw.wait_for("D-channel up", 10), p.a.output() + "\n---- B\n" + p.b.output()
+        assert gw.proc.wait_for("D-channel up", 10), p.a.output() + "\n---- B\n" + p.b.output()
     return p
 
 
-def start_uas(tmp_path, p, scenario):
-    sf = tmp_path / "uas.xml"
-    sf.write_text(scenario)
-    return subprocess.Popen([SIPP, "-sf", str(sf), "-i", "127.0.0.1", "-p", str(p.uas_port),
-                             "-m", "1", "-nostdin", "-timeout", "30",
-                             "-timeout_error", "-trace_err"],
-                            cwd=tmp_path / "b", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+def start_uas(procs, p, scenario):
+    return sipp.start_uas(procs, p.b_dir, p.uas_port, scenario, timeout=30)
 
 
-def run_uac(tmp_path, p, outcome):
-    sf = tmp_path / "uac.xml"
-    sf.write_text(UAC.replace("OUTCOME", outcome).replace("CALLER", CALLER))
+def run_uac(p, outcome):
     t0 = time.monotonic()
-    r = subprocess.run([SIPP, f"127.0.0.1:{p.a_port}", "-sf", str(sf), "-s", DID,
-                        "-i", "127.0.0.1", "-p", str(p.uac_port),
-                        "-m", "1", "-nostdin", "-timeout", "30", "-timeout_error",
-                        "-trace_err"],
-                       cwd=tmp_path / "a", capture_output=True, timeout=45)
-    return r, time.monotonic() - t0
-
-
-def sipp_errors(d):
-    return "".join(f.read_text(errors="replace") for f in d.glob("*_errors.log"))
-
-
-def finish_uas(uas, tmp_path, p):
-    try:
-        rc = uas.wait(20)
-    except subprocess.TimeoutExpired:
-        uas.kill()
-        rc = uas.wait(5)
-    out = uas.stdout.read().decode(errors="replace")
-    uas.stdout.close()
-    return rc, out[-2000:] + sipp_errors(tmp_path / "b")
+    rc, report = sipp.run_uac(p.a_dir, p.a_port, outcome, DID, p.uac_port, timeout=30, wait=45)
+    return rc, report, time.monotonic() - t0
 
 
 def logs(p):
     return f"---- A\n{p.a.output()[-6000:]}\n---- B\n{p.b.output()[-6000:]}"
-
-
-def wait_until(pred, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    return pred()
 
 
 def cdrs(db):
@@ -321,18 +100,14 @@ def cdrs(db):
         conn.close()
 
 
-def test_answered_call_cleared_by_caller(tmp_path, b2b):
+def test_answered_call_cleared_by_caller(procs, b2b):
     p = b2b
-    uas = start_uas(tmp_path, p, UAS_ANSWER)
-    try:
-        time.sleep(0.3)  # SIPp binds its port
-        r, took = run_uac(tmp_path, p, UAC_ANSWERED)
-        assert r.returncode == 0, (r.stdout.decode(errors="replace")[-2000:] +
-                                   sipp_errors(tmp_path / "a") + logs(p))
-    finally:
-        rc, uas_out = finish_uas(uas, tmp_path, p)
+    uas = start_uas(procs, p, UAS_ANSWER)
+    time.sleep(0.3)  # SIPp binds its port
+    rc, report, took = run_uac(p, UAC_ANSWERED)
+    assert rc == 0, report + logs(p)
     # the callee got the 200's ACK, then BYE with Reason: Q.850;cause=16, and answered it
-    assert rc == 0, uas_out + logs(p)
+    assert uas.wait(20) == 0, uas.report() + logs(p)
     assert took < 15, took
     a, b = p.a.output(), p.b.output()
     # each media engine joined the call's RTP port to the B-channel
@@ -363,17 +138,13 @@ def test_answered_call_cleared_by_caller(tmp_path, b2b):
         assert tx and int(tx.group(1)) > 50, logs(p)
 
 
-def test_busy_callee_gives_caller_486_cause_17(tmp_path, b2b):
+def test_busy_callee_gives_caller_486_cause_17(procs, b2b):
     p = b2b
-    uas = start_uas(tmp_path, p, UAS_BUSY)
-    try:
-        time.sleep(0.3)
-        r, took = run_uac(tmp_path, p, UAC_BUSY)
-        assert r.returncode == 0, (r.stdout.decode(errors="replace")[-2000:] +
-                                   sipp_errors(tmp_path / "a") + logs(p))
-    finally:
-        rc, uas_out = finish_uas(uas, tmp_path, p)
-    assert rc == 0, uas_out + logs(p)
+    uas = start_uas(procs, p, UAS_BUSY)
+    time.sleep(0.3)
+    rc, report, took = run_uac(p, UAC_BUSY)
+    assert rc == 0, report + logs(p)
+    assert uas.wait(20) == 0, uas.report() + logs(p)
     assert took < 15, took
     assert re.search(r"PSTN cleared with cause 17 .*: 486", p.a.output()), logs(p)
     assert "no phone answered (486): clearing with cause 17" in p.b.output(), logs(p)

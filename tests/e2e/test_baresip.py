@@ -33,18 +33,11 @@ import pytest
 from conftest import binary, free_port
 from peers import baresip as bsmod
 from peers.audio import dominant_frequency, level_dbfs, make_tone_wav, tone_ratio_db
-from peers.baresip import BaresipError, BaresipFactory, wait_wav
+from peers.baresip import BaresipError, wait_wav
 
 pytestmark = pytest.mark.skipif(not bsmod.available(), reason="baresip not installed")
 
 FA, FB = 697, 1209  # DTMF row/column tones: far apart, not harmonics of each other
-
-
-@pytest.fixture
-def baresips(tmp_path):
-    f = BaresipFactory(tmp_path)
-    yield f
-    f.stop_all()
 
 
 @pytest.fixture
@@ -367,7 +360,7 @@ def test_harness_stops_even_a_hung_instance(baresips, tmp_path):
 
 
 SIPP = "/usr/bin/sipp"
-INFO_SCENARIO = os.path.join(os.path.dirname(__file__), "peers", "sipp", "uac_info_dtmf.xml")
+INFO_SCENARIO = os.path.join(os.path.dirname(__file__), "sipp", "uac_info_dtmf.xml")
 
 
 @pytest.mark.skipif(not os.access(SIPP, os.X_OK), reason="sipp not installed")

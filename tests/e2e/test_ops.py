@@ -6,7 +6,6 @@ pstnsim (the exchange) on a virtual E1 as in test_gateway.py.
 """
 import json
 import os
-import re
 import socket
 import sqlite3
 import stat
@@ -14,12 +13,13 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-import uuid
 
 import pytest
 
-from conftest import binary, free_port
-from test_gateway import PSTNSIM_CFG, SIPP, TEMPLATE, gw_config, run_sipp
+from conftest import binary, free_port, wait_until
+from peers import gateway as gwmod
+from peers import sipp
+from peers.gateway import tandemctl as ctl, tandemctl_json as ctl_json
 
 PROM_LINE = (r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\.)*",?)*\})? '
              r'(-?[0-9.e+-]+|[+-]Inf|NaN)$')
@@ -52,11 +52,6 @@ def daemon(tmp_path, procs):
     assert p.wait_for("ready", 10), p.output()
     p.sock, p.db, p.metrics = sock, db, metrics
     return p
-
-
-def ctl(sock, *args, raw=False):
-    cmd = [binary("tandemctl"), "-s", sock] + (["--json"] if raw else []) + list(args)
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=10)
 
 
 def test_tandemctl(daemon):
@@ -121,71 +116,6 @@ def test_cdr_file(daemon):
 
 # ---- a call through the gateway, seen and ended from tandemctl ----
 
-# After the 200: ACK, then wait for the gateway's BYE (with Reason: Q.850;cause=16) and answer it.
-HELD = """
-  <send>
-    <![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:1001@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 ACK
-      [routes]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv request="BYE" timeout="20000">
-    <action>
-      <ereg regexp="Q\\.850;cause=16([^0-9]|$)" search_in="hdr" header="Reason:"
-            check_it="true" assign_to="reason"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-"""
-
-
-def wait_until(pred, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    return pred()
-
-
-def ops_gateway_config(tmp_path):
-    """The demo configuration with its ops paths and ports moved into the test's own."""
-    span_addr = f"@tandem-e2e-{uuid.uuid4().hex[:12]}"
-    port = free_port()
-    sock, db = str(tmp_path / "ctl.sock"), str(tmp_path / "cdr.db")
-    # gw_config already moves the demo's ctl socket, CDR file and metrics port into the test's own
-    text = open(gw_config(tmp_path, port, span_addr)).read()
-    assert f"socket: {sock}" in text and f"path: {db}" in text, text
-    m = re.search(r"^metrics:\n  listen: 127\.0\.0\.1:(\d+)", text, re.M)
-    assert m, text
-    metrics = int(m.group(1))
-    cfg = tmp_path / "tandem.yaml"
-    cfg.write_text(text)
-    return str(cfg), span_addr, port, sock, db, metrics
-
-
 def calls_total(metrics):
     with urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=5) as r:
         body = r.read().decode()
@@ -196,44 +126,25 @@ def calls_total(metrics):
     return total, body
 
 
-def held_call(tmp_path, port):
-    """SIPp calling +12125550100 and holding the call until the gateway's BYE."""
-    xml = open(TEMPLATE).read().replace("FINAL_CODE", "200").replace("REASON_ACTION", "")
-    xml = xml.replace("AFTER_FINAL", HELD).replace(
-        "  <ResponseTimeRepartition", '  <Reference variables="reason"/>\n'
-        "  <ResponseTimeRepartition")
-    (tmp_path / "held.xml").write_text(xml)
-    return subprocess.Popen(
-        [SIPP, f"127.0.0.1:{port}", "-sf", str(tmp_path / "held.xml"), "-s", "+12125550100",
-         "-au", "1001", "-ap", "demo1001", "-i", "127.0.0.1", "-p", str(free_port()), "-m", "1",
-         "-nostdin", "-timeout", "30", "-timeout_error", "-trace_err"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def ctl_json(sock, *args):
-    r = ctl(sock, *args, raw=True)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return json.loads(r.stdout)
+def held_call(procs, tmp_path, port):
+    """SIPp as 1001 calling +12125550100 and holding the call until the gateway's BYE (with
+    Reason: Q.850;cause=16), which it answers."""
+    held = (sipp.ack("1001", 2, "[remote_ip]") +
+            sipp.recv("BYE", sipp.reason(16), timeout=20000) + sipp.ok_reply())
+    return sipp.start_uac(procs, tmp_path, port, gwmod.phone_scenario(200, after=held),
+                          "+12125550100", free_port(), name="held", timeout=30,
+                          auth=gwmod.PHONE_AUTH)
 
 
 @pytest.fixture
-def ops_gw(tmp_path, procs):
+def ops_gw(tmp_path, procs, need_sipp):
     """The demo gateway with ctl, metrics and cdr in tmp_path, pstnsim as the exchange."""
-    if not SIPP:
-        pytest.fail("sipp is not installed (packaging/deps.sh installs sip-tester)")
-    cfg, span_addr, port, sock, db, metrics = ops_gateway_config(tmp_path)
-    sim = procs.start([binary("pstnsim"), "-c", PSTNSIM_CFG, "-s", str(tmp_path / "sim.sock"),
-                       "--addr", f"1={span_addr}"], name="pstnsim")
-    gw = procs.start([binary("tandemd"), "-c", cfg], name="tandemd")
-    assert gw.wait_for("ready", 10), gw.output()
-    assert gw.wait_for("D-channel up", 10), gw.output() + sim.output()
-    gw.cfg, gw.port, gw.sock, gw.db, gw.metrics, gw.sim = cfg, port, sock, db, metrics, sim
-    return gw
+    return gwmod.start(tmp_path, procs)
 
 
 def test_busy_call_recorded(tmp_path, ops_gw):
     gw, sock = ops_gw, ops_gw.sock
-    run_sipp(tmp_path, gw, "+12125550486", 486, 17)
+    gwmod.phone_call(tmp_path, gw, "+12125550486", 486, 17)
     rec = wait_until(lambda: ctl_json(sock, "cdr", "last=1")["cdrs"], 10)
     assert rec, gw.output()[-3000:]
     cdr = rec[0]
@@ -247,8 +158,8 @@ def test_busy_call_recorded(tmp_path, ops_gw):
 
 
 def test_call_seen_hung_up_and_recorded(tmp_path, procs, ops_gw):
-    gw, sim, cfg, port, sock, db, metrics = (ops_gw, ops_gw.sim, ops_gw.cfg, ops_gw.port,
-                                             ops_gw.sock, ops_gw.db, ops_gw.metrics)
+    gw, sim, port, sock, db, metrics = (ops_gw, ops_gw.sim, ops_gw.port, ops_gw.sock,
+                                        ops_gw.db, ops_gw.metrics)
 
     r = ctl(sock, "status")
     assert r.returncode == 0 and "calls:" in r.stdout and "config:" in r.stdout, r.stdout
@@ -259,33 +170,26 @@ def test_call_seen_hung_up_and_recorded(tmp_path, procs, ops_gw):
     assert ctl_json(sock, "registrations")["count"] == 0
     before, _ = calls_total(metrics)
 
-    sipp = held_call(tmp_path, port)
-    try:
-        def answered():
-            calls = ctl_json(sock, "calls")["calls"]
-            return calls if calls and calls[0]["state"] == "answered" else None
-        calls = wait_until(answered, 15)
-        assert calls, gw.output()[-4000:]
-        assert len(calls) == 1
-        c = calls[0]
-        assert c["dir"] == "out" and c["to"] == "2125550100" and c["span"] == 1, c
-        assert 1 <= c["chan"] <= 31 and c["chan"] != 16 and c["duration_s"] >= 0
-        assert "SIPpTag" not in c["id"] and c["id"]
-        assert ctl_json(sock, "spans")["spans"][0]["busy"] == 1
-        r = ctl(sock, "calls")  # the table form a person reads
-        assert r.returncode == 0 and c["id"] in r.stdout, r.stdout
-        r = ctl(sock, "hangup", "id=no-such-call")
-        assert r.returncode == 1 and "no such call" in r.stderr
-        r = ctl(sock, "hangup", f"id={c['id']}")
-        assert r.returncode == 0, r.stderr
-        assert sipp.wait(20) == 0, (sipp.stderr.read().decode(errors="replace") +
-                                    "".join(p.read_text(errors="replace")
-                                            for p in tmp_path.glob("*_errors.log")) +
-                                    gw.output()[-4000:])
-    finally:
-        if sipp.poll() is None:
-            sipp.kill()
-            sipp.wait(5)
+    held = held_call(procs, tmp_path, port)
+
+    def answered():
+        calls = ctl_json(sock, "calls")["calls"]
+        return calls if calls and calls[0]["state"] == "answered" else None
+    calls = wait_until(answered, 15)
+    assert calls, gw.output()[-4000:]
+    assert len(calls) == 1
+    c = calls[0]
+    assert c["dir"] == "out" and c["to"] == "2125550100" and c["span"] == 1, c
+    assert 1 <= c["chan"] <= 31 and c["chan"] != 16 and c["duration_s"] >= 0
+    assert "SIPpTag" not in c["id"] and c["id"]
+    assert ctl_json(sock, "spans")["spans"][0]["busy"] == 1
+    r = ctl(sock, "calls")  # the table form a person reads
+    assert r.returncode == 0 and c["id"] in r.stdout, r.stdout
+    r = ctl(sock, "hangup", "id=no-such-call")
+    assert r.returncode == 1 and "no such call" in r.stderr
+    r = ctl(sock, "hangup", f"id={c['id']}")
+    assert r.returncode == 0, r.stderr
+    assert held.wait(20) == 0, held.report() + gw.output()[-4000:]
     assert wait_until(lambda: "cleared: cause 16" in sim.output(), 10), sim.output()[-3000:]
     assert wait_until(lambda: not ctl_json(sock, "calls")["calls"], 10)
 
@@ -309,8 +213,7 @@ def test_call_seen_hung_up_and_recorded(tmp_path, procs, ops_gw):
 
     # the record survives a restart, read back by the daemon and by SQLite
     assert gw.stop() == 0
-    gw2 = procs.start([binary("tandemd"), "-c", cfg], name="tandemd2")
-    assert gw2.wait_for("ready", 10), gw2.output()
+    gw.run("tandemd2")
     rec = wait_until(lambda: ctl(sock, "cdr", "last=1", raw=True).returncode == 0, 5)
     rec = ctl_json(sock, "cdr", "last=1")
     assert rec["total"] == 1 and rec["cdrs"][0]["call_id"] == c["id"]
@@ -321,44 +224,25 @@ def test_call_seen_hung_up_and_recorded(tmp_path, procs, ops_gw):
         conn.close()
 
 
-def test_inbound_call_hung_up_from_tandemctl(tmp_path, procs):
+def test_inbound_call_hung_up_from_tandemctl(tmp_path, procs, need_sipp):
     """A DID call from pstnsim answered by SIPp as a UAS, ended from tandemctl."""
-    if not SIPP:
-        pytest.fail("sipp is not installed (packaging/deps.sh installs sip-tester)")
-    cfg, span_addr, port, sock, db, metrics = ops_gateway_config(tmp_path)
     uas_port = free_port()
-    text = open(cfg).read().replace(
-        "  inbound: []",
-        f"  inbound:\n    - {{ did: '+12125559000', to: 'uri:sip:desk@127.0.0.1:{uas_port}' }}")
-    open(cfg, "w").write(text)
-    sim_sock = str(tmp_path / "sim.sock")
-    sim = procs.start([binary("pstnsim"), "-c", PSTNSIM_CFG, "-s", sim_sock,
-                       "--addr", f"1={span_addr}"], name="pstnsim")
-    gw = procs.start([binary("tandemd"), "-c", cfg], name="tandemd")
-    assert gw.wait_for("ready", 10), gw.output()
-    assert gw.wait_for("D-channel up", 10), gw.output() + sim.output()
-    uas = subprocess.Popen([SIPP, "-sn", "uas", "-i", "127.0.0.1", "-p", str(uas_port),
-                            "-m", "1", "-nostdin", "-timeout", "20", "-timeout_error"],
-                           cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        time.sleep(0.3)
-        r = subprocess.run([binary("pstnctl"), "-s", sim_sock, "call", "+12125550199",
-                            "+12125559000"], capture_output=True, text=True, timeout=10)
-        assert r.returncode == 0, r.stdout + r.stderr
+    gw = gwmod.start(tmp_path, procs,
+                     inbound={"+12125559000": f"uri:sip:desk@127.0.0.1:{uas_port}"})
+    sim, sock, metrics = gw.sim, gw.sock, gw.metrics
+    uas = sipp.start_uas(procs, tmp_path, uas_port, timeout=20)
+    time.sleep(0.3)
+    gw.pstnctl("call", "+12125550199", "+12125559000")
 
-        def answered():
-            calls = ctl_json(sock, "calls")["calls"]
-            return calls if calls and calls[0]["state"] == "answered" else None
-        calls = wait_until(answered, 15)
-        assert calls, gw.output()[-4000:]
-        c = calls[0]
-        assert c["dir"] == "in" and c["span"] == 1 and c["to"] == "2125559000", c
-        assert ctl(sock, "hangup", f"id={c['id']}").returncode == 0
-        assert uas.wait(20) == 0, uas.stderr.read().decode(errors="replace") + gw.output()
-    finally:
-        if uas.poll() is None:
-            uas.kill()
-            uas.wait(5)
+    def answered():
+        calls = ctl_json(sock, "calls")["calls"]
+        return calls if calls and calls[0]["state"] == "answered" else None
+    calls = wait_until(answered, 15)
+    assert calls, gw.output()[-4000:]
+    c = calls[0]
+    assert c["dir"] == "in" and c["span"] == 1 and c["to"] == "2125559000", c
+    assert ctl(sock, "hangup", f"id={c['id']}").returncode == 0
+    assert uas.wait(20) == 0, uas.report() + gw.output()
     assert wait_until(lambda: "cleared: cause 16" in sim.output(), 10), sim.output()[-3000:]
     rec = wait_until(lambda: ctl_json(sock, "cdr", "last=1")["cdrs"], 10)
     cdr = rec[0]
@@ -368,18 +252,16 @@ def test_inbound_call_hung_up_from_tandemctl(tmp_path, procs):
     assert 'tandem_calls_total{direction="in",result="answered"} 1' in body, body
 
 
-def test_call_up_at_shutdown_is_recorded(tmp_path, ops_gw):
+def test_call_up_at_shutdown_is_recorded(tmp_path, procs, ops_gw):
     """SIGTERM with a call up: call control ends it and writes its CDR before the store closes."""
     gw = ops_gw
-    sipp = held_call(tmp_path, gw.port)
+    held = held_call(procs, tmp_path, gw.port)
     try:
         assert wait_until(lambda: [c for c in ctl_json(gw.sock, "calls")["calls"]
                                    if c["state"] == "answered"], 15), gw.output()[-4000:]
         assert gw.stop() == 0, gw.output()[-4000:]
     finally:
-        if sipp.poll() is None:
-            sipp.kill()
-        sipp.wait(5)
+        held.stop()
     conn = sqlite3.connect(gw.db)
     try:
         rows = conn.execute("SELECT direction, ended_by, sip_status, cause_pstn, answer_ms > 0, "

@@ -20,8 +20,8 @@ import time
 import pytest
 
 from conftest import binary, free_port
+from peers.sipsak import SIPSAK, sipsak
 
-SIPSAK = shutil.which("sipsak") or "/usr/bin/sipsak"
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 SCENARIO = os.path.join(os.path.dirname(__file__), "sipp", "register_auth.xml")
 
@@ -56,13 +56,6 @@ def result(proc):
     m = re.search(r"RESULT sipreg (.*)", text)
     assert m, text[-2000:]
     return {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
-
-
-def sipsak(port, user, password, contact_port, expires, transport="udp"):
-    args = [SIPSAK, "-U", "-i", "-C", f"sip:{user}@127.0.0.1:{contact_port}",
-            "-s", f"sip:{user}@127.0.0.1", "-r", str(port), "-u", user, "-a", password,
-            "-x", str(expires), "--transport", transport]
-    return subprocess.run(args, capture_output=True, text=True, timeout=30)
 
 
 needs_sipsak = pytest.mark.skipif(not os.access(SIPSAK, os.X_OK), reason="sipsak not installed")

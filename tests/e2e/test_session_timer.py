@@ -11,170 +11,51 @@ RTP, and the RTP timeout must not be what clears the call.
 Everything on 127.0.0.1 and one abstract Unix socket; every wait is bounded.
 """
 import re
-import shutil
+import socket
 import sqlite3
-import subprocess
 import time
 import uuid
 from datetime import datetime
 
-import pytest
+from conftest import free_port
+from peers import gateway as gwmod
+from peers import sipp
 
-from conftest import binary, free_port
-from peers.pstnsim import Ctl
-from test_gateway import PSTNSIM_CFG, gw_config
-
-SIPP = shutil.which("sipp")
 INTERVAL = 90
 EXPIRE_S = INTERVAL - min(32, INTERVAL // 3)  # 60
 REFRESH_S = INTERVAL / 2                      # 45
-
-INVITE = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="session timer, refresher=REFRESHER">
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port];user=phone SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+12125550199@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:trunk@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Supported: timer
-      Session-Expires: INTERVAL;refresher=REFRESHER
-      ALLOW
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=- 1 1 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [local_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rrs="true">
-    <action>
-      <ereg regexp="^ *INTERVAL;refresher=REFRESHER *$" search_in="hdr"
-            header="Session-Expires:" check_it="true" assign_to="se"/>
-      REQUIRE
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+12125550199@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      [routes]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-AFTER_ACK
-  <Reference variables="VARS"/>
-</scenario>
-"""
-
-REQUIRE_TIMER = ('<ereg regexp="timer" search_in="hdr" header="Require:" check_it="true" '
-                 'assign_to="req"/>')
-
-# refresher=uac and no refresh: the gateway's BYE comes (no Reason: nothing failed on the PRI).
-EXPIRES = """  <recv request="BYE" timeout="80000"/>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-"""
-
-# refresher=uas: the gateway's UPDATE (no offer) refreshes; the answer keeps the interval
-# with the gateway as refresher, as RFC 4028 §9 has the UAS of the UPDATE echo it.
-REFRESHED = """  <recv request="UPDATE" timeout="60000">
-    <action>
-      <ereg regexp="^ *INTERVAL;refresher=uac *$" search_in="hdr" header="Session-Expires:"
-            check_it="true" assign_to="upd"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:trunk@[local_ip]:[local_port]>
-      Require: timer
-      Session-Expires: INTERVAL;refresher=uac
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <pause milliseconds="20000"/>
-  <send retrans="500">
-    <![CDATA[
-
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+12125550199@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      [routes]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200"/>
-"""
+CALLER = "+12125550199"
 
 
 def scenario(refresher):
+    """The call asking for Session-Expires: INTERVAL;refresher=REFRESHER, as above."""
     uac = refresher == "uac"
-    return (INVITE.replace("AFTER_ACK", EXPIRES if uac else REFRESHED)
-            .replace("REQUIRE", REQUIRE_TIMER if uac else "")
-            .replace("VARS", "se,req" if uac else "se,upd")
-            .replace("ALLOW", "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS" if uac else
-                     "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE")
-            .replace("REFRESHER", refresher).replace("INTERVAL", str(INTERVAL)))
+    allow = "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS" + ("" if uac else ", UPDATE")
+    checks = [sipp.ereg(f"^ *{INTERVAL};refresher={refresher} *$", "se", "Session-Expires:")]
+    if uac:  # no refresh: the gateway's BYE comes (no Reason: nothing failed on the PRI)
+        checks.append(sipp.ereg("timer", "req", "Require:"))
+        after = sipp.recv("BYE", timeout=80000) + sipp.ok_reply()
+    else:
+        # The gateway's UPDATE (no offer) refreshes; the answer keeps the interval with the
+        # gateway as refresher, as RFC 4028 §9 has the UAS of the UPDATE echo it.
+        after = (sipp.recv("UPDATE", sipp.ereg(f"^ *{INTERVAL};refresher=uac *$", "upd",
+                                               "Session-Expires:"), timeout=60000) +
+                 sipp.ok_reply("Contact: <sip:trunk@[local_ip]:[local_port]>", "Require: timer",
+                               f"Session-Expires: {INTERVAL};refresher=uac") +
+                 sipp.pause(20000) + sipp.bye(CALLER))
+    return sipp.scenario(
+        f"session timer, refresher={refresher}",
+        sipp.invite(CALLER, "Supported: timer",
+                    f"Session-Expires: {INTERVAL};refresher={refresher}", allow,
+                    sdp=sipp.sdp(8), contact="trunk"),
+        sipp.provisional(), sipp.recv(200, *checks, rrs=True), sipp.ack(CALLER), after)
 
 
-def gateway_config(tmp_path, port, span_addr, trunk_ports):
-    path = gw_config(tmp_path, port, span_addr)
-    text = open(path).read()
-    trunks = "".join(f'  - {{ name: sipp{i}, address: "udp:127.0.0.1:{p}" }}\n'
-                     for i, p in enumerate(trunk_ports))
-    text = text.replace("trunks: []", "trunks:\n" + trunks.rstrip("\n"))
-    # SIPp sends no RTP: the RTP timeout must not be what ends the calls
-    text, n = re.subn(r"^  rtp_timeout: \d+", "  rtp_timeout: 0", text, flags=re.M)
-    assert n == 1, text
-    # the interval the test relies on is the one the demo config gives
-    assert re.search(r"session_timer: \{ expires: 1800, min_se: 90 \}", text), text
-    open(path, "w").write(text)
-    return path
+def start(tmp_path, procs, trunk_ports, **options):
+    """The demo gateway with SIPp's ports as trunks; SIPp sends no RTP: the RTP timeout must
+    not be what ends the calls."""
+    return gwmod.start(tmp_path, procs, media={"rtp_timeout": 0}, trusted=trunk_ports,
+                       **options)
 
 
 def log_time(out, pattern):
@@ -194,66 +75,37 @@ def sipp_messages(d):
         text, flags=re.M)]
 
 
-def test_session_expires_clears_call_refreshed_one_stays(tmp_path, procs):
-    if not SIPP:
-        pytest.fail("sipp is not installed (packaging/deps.sh installs sip-tester)")
-    span_addr = f"@tandem-e2e-{uuid.uuid4().hex[:12]}"
-    port, p_exp, p_ref = free_port(), free_port(), free_port()
-    sim = procs.start([binary("pstnsim"), "-c", PSTNSIM_CFG, "-s", str(tmp_path / "sim.sock"),
-                       "--addr", f"1={span_addr}"], name="pstnsim")
-    gw = procs.start([binary("tandemd"), "-c",
-                      gateway_config(tmp_path, port, span_addr, [p_exp, p_ref])], name="tandemd")
-    assert gw.wait_for("D-channel up", 10), gw.output() + sim.output()
-    ctl = Ctl(str(tmp_path / "sim.sock"))
+def test_session_expires_clears_call_refreshed_one_stays(tmp_path, procs, need_sipp):
+    p_exp, p_ref = free_port(), free_port()
+    gw = start(tmp_path, procs, [p_exp, p_ref])
+    # the interval the test relies on is the one the demo config gives
+    text = open(gw.cfg).read()
+    assert re.search(r"session_timer: \{ expires: 1800, min_se: 90 \}", text), text
+    ctl = gw.ctl
     sipps = {}
-    try:
-        # +12125550100 answers with a tone (the expiring call), +12125550101 echoes (refreshed)
-        for name, refresher, number, sport in (("exp", "uac", "+12125550100", p_exp),
-                                               ("ref", "uas", "+12125550101", p_ref)):
-            d = tmp_path / name
-            d.mkdir()
-            (d / "st.xml").write_text(scenario(refresher))
-            sipps[name] = subprocess.Popen(
-                [SIPP, f"127.0.0.1:{port}", "-sf", str(d / "st.xml"), "-s", number,
-                 "-i", "127.0.0.1", "-p", str(sport), "-m", "1",
-                 "-nostdin", "-timeout", "100", "-timeout_error", "-trace_err", "-trace_msg"],
-                cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        # pstnsim's events, with when they were read
-        seen, deadline, all_done = [], time.monotonic() + 90, None
-        while time.monotonic() < deadline:
-            ctl.pump(0.2)
-            now = time.monotonic()
-            seen += [(now, e) for e in ctl.events[len(seen):]]
-            if sum(1 for _, e in seen if e["event"] == "disconnect") >= 2:
-                break
-            if all_done is None and all(p.poll() is not None for p in sipps.values()):
-                all_done = now
-            if all_done is not None and now - all_done > 2:
-                break  # both SIPps are over: what pstnsim saw is all there will be
-        codes = {}
-        for name, p in sipps.items():
-            try:
-                codes[name] = p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                codes[name] = p.wait(5)
-    finally:
-        for p in sipps.values():
-            if p.poll() is None:
-                p.kill()
-                p.wait(5)
-        ctl.close()
+    # +12125550100 answers with a tone (the expiring call), +12125550101 echoes (refreshed)
+    for name, refresher, number, sport in (("exp", "uac", "+12125550100", p_exp),
+                                           ("ref", "uas", "+12125550101", p_ref)):
+        d = tmp_path / name
+        d.mkdir()
+        sipps[name] = sipp.start_uac(procs, d, gw.port, scenario(refresher), number, sport,
+                                     name="st", timeout=100, extra=["-trace_msg"])
+    # pstnsim's events, with when they were read
+    seen, deadline, all_done = [], time.monotonic() + 90, None
+    while time.monotonic() < deadline:
+        ctl.pump(0.2)
+        now = time.monotonic()
+        seen += [(now, e) for e in ctl.events[len(seen):]]
+        if sum(1 for _, e in seen if e["event"] == "disconnect") >= 2:
+            break
+        if all_done is None and not any(s.proc.alive() for s in sipps.values()):
+            all_done = now
+        if all_done is not None and now - all_done > 2:
+            break  # both SIPps are over: what pstnsim saw is all there will be
+    codes = {name: s.wait(20) for name, s in sipps.items()}
     out = gw.output()
-
-    def sipp_report(name):
-        p = sipps[name]
-        text = p.stdout.read().decode(errors="replace")[-1500:]
-        p.stdout.close()
-        return text + "".join(f.read_text(errors="replace")
-                              for f in (tmp_path / name).glob("*_errors.log"))
-
-    assert codes["exp"] == 0, sipp_report("exp") + out[-5000:]
-    assert codes["ref"] == 0, sipp_report("ref") + out[-5000:]
+    assert codes["exp"] == 0, sipps["exp"].report() + out[-5000:]
+    assert codes["ref"] == 0, sipps["ref"].report() + out[-5000:]
 
     calls = {e["to"]: e["call"] for _, e in seen if e["event"] == "setup"}
     assert set(calls) >= {"+12125550100", "+12125550101"}, seen
@@ -303,19 +155,14 @@ def test_session_expires_clears_call_refreshed_one_stays(tmp_path, procs):
 
 def test_config_min_se_reaches_the_ua(tmp_path, procs):
     """sip.session_timer.min_se from the YAML: an INVITE asking for less gets 422 with it."""
-    import socket
-    span_addr = f"@tandem-e2e-{uuid.uuid4().hex[:12]}"
-    port = free_port()
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(3)
     s.bind(("127.0.0.1", 0))
-    path = gateway_config(tmp_path, port, span_addr, [s.getsockname()[1]])
-    text = open(path).read().replace("session_timer: { expires: 1800, min_se: 90 }",
-                                     "session_timer: { expires: 600, min_se: 120 }")
-    open(path, "w").write(text)
-    gw = procs.start([binary("tandemd"), "-c", path], name="tandemd")
     try:
-        assert gw.wait_for("ready", 10), gw.output()
+        gw = start(tmp_path, procs, [s.getsockname()[1]], sim=False, replace=[(
+            "session_timer: { expires: 1800, min_se: 90 }",
+            "session_timer: { expires: 600, min_se: 120 }")])
+        port = gw.port
         cid = uuid.uuid4().hex
         lport = s.getsockname()[1]
         msg = (f"INVITE sip:+12125550100@127.0.0.1:{port};user=phone SIP/2.0\r\n"

@@ -23,22 +23,18 @@ import math
 import operator
 import os
 import select
-import shutil
 import socket
 import struct
-import subprocess
 import threading
 import time
-import uuid
 import wave
 
 import pytest
 
-from conftest import binary, free_port
-from peers.pstnsim import Ctl
-from test_gateway import PSTNSIM_CFG, gw_config
+from conftest import SIPP, free_port
+from peers import gateway as gwmod
+from peers import sipp
 
-SIPP = shutil.which("sipp")
 PCAPS = "/usr/share/sip-tester"
 G711A = os.path.join(PCAPS, "g711a.pcap")
 RATE = 8000
@@ -132,179 +128,51 @@ def dot(a, b):
 
 
 def start_gw(tmp_path, procs, echo_cancel=True):
-    span_addr = f"@tandem-e2e-{uuid.uuid4().hex[:12]}"
-    port = free_port()
-    sock = tmp_path / "sim.sock"
-    sim = procs.start([binary("pstnsim"), "-c", PSTNSIM_CFG, "-s", str(sock),
-                       "--addr", f"1={span_addr}"], name="pstnsim")
-    cfg = gw_config(tmp_path, port, span_addr)
-    text = open(cfg).read()
-    assert "trunks: []" in text
     # SIPp trusted by address, no digest; three ports in case one is taken when SIPp starts
     sports = [free_port() for _ in range(3)]
-    open(cfg, "w").write(text.replace("trunks: []", "trunks:\n" + "".join(
-        f'  - {{ name: sipp{i}, address: "udp:127.0.0.1:{p}" }}\n'
-        for i, p in enumerate(sports)).rstrip("\n")))
-    if not echo_cancel:
-        text = open(cfg).read()
-        assert "echo_cancel: { enabled: true" in text
-        open(cfg, "w").write(text.replace("echo_cancel: { enabled: true",
-                                          "echo_cancel: { enabled: false"))
-    g = procs.start([binary("tandemd"), "-c", cfg], name="tandemd")
-    assert g.wait_for("ready", 10), g.output()
-    assert g.wait_for("D-channel up", 10), g.output() + sim.output()
-    g.port, g.sports, g.sim = port, sports, sim
-    g.ctl = Ctl(str(sock))
+    ec = [] if echo_cancel else [("echo_cancel: { enabled: true", "echo_cancel: { enabled: false")]
+    g = gwmod.start(tmp_path, procs, trusted=sports, replace=ec)
+    g.sports = sports
     return g
 
 
 @pytest.fixture
 def gw(tmp_path, procs):
-    g = start_gw(tmp_path, procs)
-    yield g
-    g.ctl.close()
+    return start_gw(tmp_path, procs)
 
 
-SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="trunk call with media">
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port];user=phone SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+12125559999@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:trunk@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=- 1 1 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [media_ip]
-      t=0 0
-      m=audio MEDIA_PORT RTP/AVP 8 101
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:101 telephone-event/8000
-      a=fmtp:101 0-16
-      a=ptime:20
-
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rrs="true"/>
-  <send>
-    <![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+12125559999@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      [routes]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-MEDIA_ACTIONS
-  <send retrans="500">
-    <![CDATA[
-
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+12125559999@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port];user=phone>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      [routes]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200"/>
-</scenario>
-"""
-
-
-def pause(ms):
-    return f'  <pause milliseconds="{ms}"/>\n'
+def trunk_call(actions, media_port=None):
+    """SIPp as the trunk: INVITE (our SDP: PCMA and telephone-event), ACK, the actions, BYE."""
+    offer = sipp.sdp(8, 101, port=media_port or "[media_port]", conn="[media_ip]",
+                     extra=["a=fmtp:101 0-16", "a=ptime:20"])
+    caller = "+12125559999"
+    return sipp.scenario(
+        "trunk call with media", sipp.invite(caller, sdp=offer, contact="trunk"),
+        sipp.provisional(), sipp.recv(200, rrs=True), sipp.ack(caller), actions,
+        sipp.bye(caller))
 
 
 def play(pcap):
     return (f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n')
 
 
-class Sipp:
-    """One SIPp call in the background: INVITE (our SDP), ACK, the actions, BYE."""
-
-    def __init__(self, tmp_path, gw, number, actions, media_port=None, name="call"):
-        xml = SCENARIO.replace("MEDIA_PORT", str(media_port) if media_port else "[media_port]")
-        sf = tmp_path / f"{name}.xml"
-        sf.write_text(xml.replace("MEDIA_ACTIONS\n", actions))
-        self.tmp_path = tmp_path
-        self.logpath = tmp_path / f"sipp-{name}.out"
-        # A port picked earlier may be taken by someone else before SIPp binds it: then
-        # SIPp stops at once, before sending anything, and we try the next trusted one.
-        for sport in gw.sports:
-            self.log = open(self.logpath, "wb")
-            self.p = subprocess.Popen(
-                [SIPP, f"127.0.0.1:{gw.port}", "-sf", str(sf), "-s", number, "-i",
-                 "127.0.0.1", "-p", str(sport), "-mi", "127.0.0.1", "-mp",
-                 str(free_port()), "-m", "1", "-nostdin", "-timeout", "60", "-timeout_error",
-                 "-trace_err"],
-                cwd=tmp_path, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            try:
-                self.p.wait(0.3)
-            except subprocess.TimeoutExpired:
-                return
-            self.log.close()
-            if "Unable to bind" not in self.output():
-                return
-            for f in tmp_path.glob(f"*_{self.p.pid}_errors.log"):
-                f.unlink()
-
-    def wait(self, timeout):
-        try:
-            rc = self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait(5)
-            rc = "timeout"
-        self.log.close()
-        return rc
-
-    def output(self):
-        errs = "".join(p.read_text(errors="replace") for p in self.tmp_path.glob("*_errors.log"))
-        out = self.logpath.read_text(errors="replace")
-        return out[-2000:] + errs[-3000:]
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait(5)
-        self.log.close()
-
-
 @pytest.fixture
-def sipps():
-    started = []
-
-    def start(*a, **kw):
-        s = Sipp(*a, **kw)
-        started.append(s)
+def sipps(tmp_path, procs):
+    """sipps(gw, number, actions, media_port=None, name="call"): one SIPp call (trunk_call)
+    in the background. A port picked earlier may be taken by someone else before SIPp
+    binds it: then SIPp stops at once, before sending anything, and the next trusted one
+    is tried."""
+    def start(gw, number, actions, media_port=None, name="call"):
+        xml = trunk_call(actions, media_port)
+        for sport in gw.sports:
+            s = sipp.start_uac(procs, tmp_path, gw.port, xml, number, sport, name=name,
+                               timeout=60, extra=["-mi", "127.0.0.1",
+                                                  "-mp", str(sipp.media_port())])
+            if s.running_after(0.3) or "Unable to bind" not in s.report():
+                return s
+            (tmp_path / f"{name}_errors.log").unlink(missing_ok=True)
         return s
-
-    yield start
-    for s in started:
-        s.stop()
+    return start
 
 
 def connected(gw, to, timeout=15):
@@ -500,12 +368,12 @@ def test_g711a_pcap_reaches_the_b_channel(tmp_path, gw, sipps):
     assert all(b[2] - a[2] == 1 and b[3] - a[3] == 240 for a, b in zip(pk, pk[1:]))
     ref = alaw_decode(b"".join(p[5] for p in pk))  # 7.08 s in 30 ms packets
     wav = tmp_path / "heard.wav"
-    s = sipps(tmp_path, gw, ECHO,
-              pause(1500) + play(G711A) + pause(int(len(ref) / 8) + 1500), name="g711a")
+    s = sipps(gw, ECHO, sipp.pause(1500) + play(G711A) + sipp.pause(int(len(ref) / 8) + 1500),
+              name="g711a")
     call = connected(gw, ECHO)
     r = gw.ctl.send({"cmd": "record", "call": call, "path": str(wav), "seconds": 20})
     assert r["ok"], r
-    assert s.wait(40) == 0, s.output() + gw.output()[-4000:]
+    assert s.wait(40) == 0, s.report() + gw.output()[-4000:]
     rec_ev = gw.ctl.wait_event(lambda e: e["event"] == "recorded" and e["call"] == call, 10)
     assert rec_ev and "error" not in rec_ev, gw.ctl.events
     rec = read_wav(wav)
@@ -597,12 +465,12 @@ def test_rfc2833_pcaps_reach_the_ivr(tmp_path, gw, sipps, digits):
     for d in digits:
         ev = rtp_parse(pcap_rtp(dtmf_pcap(d))[0])
         assert ev[0] == 101 and ev[5][0] == DIGITS.index(d), (d, ev)
-    acts = pause(1500) + "".join(play(dtmf_pcap(d)) + pause(700) for d in digits)
-    s = sipps(tmp_path, gw, IVR, acts + pause(1000), name="dtmf")
+    acts = sipp.pause(1500) + "".join(play(dtmf_pcap(d)) + sipp.pause(700) for d in digits)
+    s = sipps(gw, IVR, acts + sipp.pause(1000), name="dtmf")
     call = connected(gw, IVR)
     wav = tmp_path / "ivr-heard.wav"
     assert gw.ctl.send({"cmd": "record", "call": call, "path": str(wav), "seconds": 30})["ok"]
-    assert s.wait(60) == 0, s.output() + gw.output()[-4000:]
+    assert s.wait(60) == 0, s.report() + gw.output()[-4000:]
     deadline = time.monotonic() + 5
     while gw.ctl.digits(call) != digits and time.monotonic() < deadline:
         gw.ctl.pump(0.2)
@@ -673,12 +541,12 @@ def test_pcap_audio_reaches_the_trunk(tmp_path, procs, sipps, rtp_peer, echo_can
         w.setframerate(RATE)
         w.writeframes(struct.pack(f"<{len(ref)}h", *ref))
     peer = rtp_peer()
-    s = sipps(tmp_path, gw, TONE, pause(int(len(ref) / 8) + 2500), media_port=peer.port,
+    s = sipps(gw, TONE, sipp.pause(int(len(ref) / 8) + 2500), media_port=peer.port,
               name="reverse")
     call = connected(gw, TONE)
     assert gw.ctl.send({"cmd": "play", "call": call, "path": str(src)})["ok"]
     assert gw.ctl.wait_event(lambda e: e["event"] == "played" and e["call"] == call, 15)
-    assert s.wait(30) == 0, s.output() + gw.output()[-4000:]
+    assert s.wait(30) == 0, s.report() + gw.output()[-4000:]
     peer.stop()
     gw.ctl.close()
     x, n = peer.audio()
@@ -708,9 +576,9 @@ def test_pcap_audio_reaches_the_trunk(tmp_path, procs, sipps, rtp_peer, echo_can
 
 def test_tone_reaches_the_trunk(tmp_path, gw, sipps, rtp_peer):
     peer = rtp_peer()
-    s = sipps(tmp_path, gw, TONE, pause(4000), media_port=peer.port, name="tone")
+    s = sipps(gw, TONE, sipp.pause(4000), media_port=peer.port, name="tone")
     connected(gw, TONE)
-    assert s.wait(30) == 0, s.output() + gw.output()[-4000:]
+    assert s.wait(30) == 0, s.report() + gw.output()[-4000:]
     peer.stop()
     x, n = peer.audio()
     assert n > 150, (n, len(peer.packets), gw.output()[-3000:])  # 3+ s of 20 ms packets
@@ -729,12 +597,12 @@ def test_tone_reaches_the_trunk(tmp_path, gw, sipps, rtp_peer):
 def test_ivr_digits_reach_the_trunk_as_rfc4733(tmp_path, gw, sipps, rtp_peer):
     digits = "0123456789*#"
     peer = rtp_peer()
-    s = sipps(tmp_path, gw, IVR, pause(6000), media_port=peer.port, name="ivr")
+    s = sipps(gw, IVR, sipp.pause(6000), media_port=peer.port, name="ivr")
     call = connected(gw, IVR)
     time.sleep(0.5)
     r = gw.ctl.send({"cmd": "digits", "call": call, "digits": digits})
     assert r["ok"], r
-    assert s.wait(30) == 0, s.output() + gw.output()[-4000:]
+    assert s.wait(30) == 0, s.report() + gw.output()[-4000:]
     peer.stop()
     evs = peer.events()
     got = "".join(DIGITS[e["event"]] if e["event"] < 16 else "?" for e in evs)
@@ -759,7 +627,7 @@ def test_rfc4733_round_trip_through_the_ivr(tmp_path, gw, sipps, rtp_peer):
     that and sends it to us as RFC 4733: both halves of the trunk's DTMF in one call."""
     digits = "159#"
     peer = rtp_peer()
-    s = sipps(tmp_path, gw, IVR, pause(5000), media_port=peer.port, name="roundtrip")
+    s = sipps(gw, IVR, sipp.pause(5000), media_port=peer.port, name="roundtrip")
     call = connected(gw, IVR)
     deadline = time.monotonic() + 5
     while peer.peer is None and time.monotonic() < deadline:
@@ -767,7 +635,7 @@ def test_rfc4733_round_trip_through_the_ivr(tmp_path, gw, sipps, rtp_peer):
     assert peer.peer, "no RTP from the gateway"
     time.sleep(0.3)
     peer.send_digits(digits)
-    assert s.wait(30) == 0, s.output() + gw.output()[-4000:]
+    assert s.wait(30) == 0, s.report() + gw.output()[-4000:]
     peer.stop()
     gw.ctl.pump(0.3)
     heard = gw.ctl.digits(call)

@@ -8,57 +8,21 @@ shipped tandemctl. All on 127.0.0.1; every wait bounded.
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
 
-import pytest
-
 from conftest import binary, free_port
-from test_gateway import PSTNSIM_CFG, gw_config
-from peers.pstnsim import Ctl
+from peers import gateway as gwmod
+from peers import sipp
 
-SIPP = shutil.which("sipp")
 REGISTER_XML = os.path.join(os.path.dirname(__file__), "sipp", "register_auth.xml")
 USER_1004 = '  - { name: "1004", password: demo1004, dids: ["+12125551004"] }\n'
 
 
-@pytest.fixture
-def need_sipp():
-    if not SIPP:
-        pytest.fail("sipp is not installed (packaging/deps.sh installs sip-tester)")
-
-
-def uas(tmp_path, procs, port, name, calls=1):
+def uas(procs, tmp_path, port, name, calls=1):
     """SIPp's built-in uas: answers, waits for the BYE; exit 0 once `calls` calls ended."""
-    return procs.start([SIPP, "-sn", "uas", "-i", "127.0.0.1", "-p", str(port), "-m", str(calls),
-                        "-nostdin", "-timeout", "60", "-trace_err",
-                        "-error_file", str(tmp_path / f"{name}_errors.log")], name=name)
-
-
-def start(tmp_path, procs, edit):
-    """pstnsim plus tandemd on the demo config changed by edit(text) -> text."""
-    span_addr = f"@tandem-e2e-{os.urandom(6).hex()}"
-    port = free_port()
-    sim_sock = tmp_path / "sim.sock"
-    procs.start([binary("pstnsim"), "-c", PSTNSIM_CFG, "-s", str(sim_sock),
-                 "--addr", f"1={span_addr}"], name="pstnsim")
-    cfg = gw_config(tmp_path, port, span_addr)
-    text = open(cfg).read()
-    open(cfg, "w").write(edit(text))
-    gw = procs.start([binary("tandemd"), "-c", cfg], name="tandemd")
-    assert gw.wait_for("D-channel up", 10), gw.output()
-    gw.port, gw.cfg, gw.sock = port, cfg, str(tmp_path / "ctl.sock")
-    return gw, Ctl(str(sim_sock))
-
-
-def edit_cfg(gw, old, new):
-    with open(gw.cfg) as f:
-        text = f.read()
-    assert old in text, old
-    with open(gw.cfg, "w") as f:
-        f.write(text.replace(old, new))
+    return sipp.start_uas(procs, tmp_path, port, name=name, calls=calls, timeout=60)
 
 
 def tctl(gw, *args):
@@ -74,47 +38,36 @@ def bindings(gw):
     return {(b["aor"], b["contact"]): b for b in reply["registrations"]}
 
 
-def did_call(ctl, did):
-    """A PSTN call to did: the first connect or disconnect event of that call."""
-    r = ctl.send({"cmd": "call", "span": 1, "from": "+12125559999", "to": did})
-    assert r["ok"], r
-    e = ctl.wait_event(lambda e: e.get("call") == r["call"]
-                       and e["event"] in ("connect", "disconnect"), 10)
-    return r["call"], e
-
-
 def answered_and_cleared(ctl, gw, device, did):
-    call, e = did_call(ctl, did)
+    call, e = ctl.call(did)
     assert e and e["event"] == "connect", (ctl.events, gw.output()[-4000:])
     ctl.send({"cmd": "hangup", "call": call, "cause": 16})
     assert ctl.wait_event(lambda e: e.get("call") == call and e["event"] == "disconnect", 5)
-    assert device.p.wait(10) == 0, device.output()[-2000:]  # it saw the BYE
+    assert device.wait(10) == 0, device.report()  # it saw the BYE
 
 
 def absent(ctl, gw, did):
-    _, e = did_call(ctl, did)
+    _, e = ctl.call(did)
     assert e and e["event"] == "disconnect" and e["cause"] == 20, (e, gw.output()[-3000:])
 
 
 def register_1001(tmp_path, gw):
     sport = free_port()
-    r = subprocess.run([SIPP, f"127.0.0.1:{gw.port}", "-sf", REGISTER_XML, "-s", "1001",
-                        "-au", "1001", "-ap", "demo1001", "-i", "127.0.0.1", "-p", str(sport),
-                        "-m", "1", "-nostdin", "-timeout", "10", "-timeout_error", "-trace_err",
-                        "-error_file", str(tmp_path / "register_errors.log")],
-                       cwd=tmp_path, capture_output=True, timeout=30)
-    assert r.returncode == 0, (r.stdout.decode(errors="replace")[-2000:], gw.output()[-3000:])
+    rc, report = sipp.run_uac(tmp_path, gw.port, open(REGISTER_XML).read(), "1001", sport,
+                              name="register", timeout=10, auth=gwmod.PHONE_AUTH)
+    assert rc == 0, (report, gw.output()[-3000:])
     return f"sip:1001@127.0.0.1:{sport}"
 
 
 def test_config_and_tandemctl_bindings(tmp_path, procs, need_sipp):
     p_desk, p_lobby = free_port(), free_port()
-    desk = uas(tmp_path, procs, p_desk, "desk")
-    lobby = uas(tmp_path, procs, p_lobby, "lobby")
+    desk = uas(procs, tmp_path, p_desk, "desk")
+    lobby = uas(procs, tmp_path, p_lobby, "lobby")
     desk_uri, lobby_uri = f"sip:1004@127.0.0.1:{p_desk}", f"sip:lobby@127.0.0.1:{p_lobby}"
     with_contact = USER_1004.replace(" }", f', contacts: ["{desk_uri}"] }}')
     time.sleep(0.3)
-    gw, ctl = start(tmp_path, procs, lambda t: t.replace(USER_1004, with_contact))
+    gw = gwmod.start(tmp_path, procs, replace=[(USER_1004, with_contact)])
+    ctl = gw.ctl
     assert "static bindings from the file: 1 set, 0 removed" in gw.output()
 
     b = bindings(gw)[("1004", desk_uri)]
@@ -141,7 +94,7 @@ def test_config_and_tandemctl_bindings(tmp_path, procs, need_sipp):
     # a registered phone, then a reload of a file without 1004's contact: only that goes
     phone = register_1001(tmp_path, gw)
     assert bindings(gw)[("1001", phone)]["expires"] != "static"
-    edit_cfg(gw, with_contact, USER_1004)
+    gwmod.edit(gw.cfg, (with_contact, USER_1004))
     rc, reply, err = tctl(gw, "reload")
     assert rc == 0, (reply, err)
     b = bindings(gw)
@@ -156,20 +109,19 @@ def test_config_and_tandemctl_bindings(tmp_path, procs, need_sipp):
     absent(ctl, gw, "+12125551003")
 
     # SIGHUP with the contact back: the file's binding returns
-    edit_cfg(gw, USER_1004, with_contact)
-    gw.p.send_signal(signal.SIGHUP)
+    gwmod.edit(gw.cfg, (USER_1004, with_contact))
+    gw.proc.p.send_signal(signal.SIGHUP)
     deadline = time.monotonic() + 5
     while gw.output().count("static bindings from the file: 1 set, 0 removed") < 2:
         assert time.monotonic() < deadline, gw.output()[-3000:]
         time.sleep(0.05)
     assert bindings(gw)[("1004", desk_uri)]["expires"] == "static"
     assert ("1001", phone) in bindings(gw)
-    ctl.close()
 
 
 def test_bad_contact_refuses_start_and_reload(tmp_path, procs):
     """A bad URI in contacts: tandemd --check names FILE:LINE:COL; a reload keeps the old config."""
-    gw, ctl = start(tmp_path, procs, lambda t: t)
+    gw = gwmod.start(tmp_path, procs)
     text = open(gw.cfg).read()
     line = text.splitlines().index(USER_1004.rstrip("\n")) + 1
     bad = USER_1004.replace(" }", ', contacts: ["tel:+12125551004"] }')
@@ -181,5 +133,4 @@ def test_bad_contact_refuses_start_and_reload(tmp_path, procs):
         in r.stderr, r.stderr
     rc, reply, err = tctl(gw, "reload")
     assert rc == 1 and f":{line}:{col}: contact" in reply["error"], (reply, err)
-    assert gw.alive()
-    ctl.close()
+    assert gw.proc.alive()

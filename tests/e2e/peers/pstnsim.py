@@ -3,6 +3,7 @@
     ctl = Ctl(tmp_path / "sim.sock")
     ctl.send({"cmd": "call", "span": 1, "from": "+12125559999", "to": "+12125551001"})
     e = ctl.wait_event(lambda e: e["event"] == "connect")
+    call, e = ctl.call("+12125551001")   # the same: its id, then connect or disconnect
 Events (see tdm/pstnsim/README.md): link, setup, proceeding, alerting, connect, digits,
 tone (frequency, level), disconnect (cause).
 """
@@ -61,6 +62,15 @@ class Ctl:
             if len(self.replies) > n:
                 return self.replies[n]
         raise TimeoutError(f"no reply to {obj}")
+
+    def call(self, to, caller="+12125559999", timeout=10.0):
+        """pstnsim calls `to` on span 1: the call's id and its first connect or disconnect
+        event (None if neither came within timeout)."""
+        r = self.send({"cmd": "call", "span": 1, "from": caller, "to": to})
+        assert r["ok"], r
+        e = self.wait_event(lambda e: e.get("call") == r["call"]
+                            and e["event"] in ("connect", "disconnect"), timeout)
+        return r["call"], e
 
     def digits(self, call=None):
         """The digits pstnsim heard so far (on call, or on any)."""
