@@ -9,7 +9,7 @@ build-essential pkg-config clang llvm libclang-rt-14-dev
 libyaml-dev libssl-dev libc-ares-dev libsqlite3-dev libcmocka-dev
 libpri-dev dahdi-source libspandsp-dev libsrtp2-dev libspeexdsp-dev
 libosip2-dev libsofia-sip-ua-dev
-python3 python3-pytest python3-pytest-rerunfailures
+python3 python3-pytest python3-pytest-rerunfailures python3-pytest-xdist
 sip-tester sipsak sipvicious dnsmasq-base tshark openssl iproute2
 baresip baresip-core sox
 "
