@@ -7,14 +7,10 @@
  * - Rejections go through tpri_call_hangup() even before any answer: tdm/pri
  *   turns that into CALL PROCEEDING + DISCONNECT with the cause (libpri sends
  *   RELEASE COMPLETE instead for 1, 34, 44, 81, 82; tdm/pri still reports it).
- * - All audio work happens in the span's tick handler, once per 20 ms, for
- *   every timeslot with a call: read, record, detect (DTMF, known tones),
- *   write. Files to record or play are opened (and read) at the command.
+ * - All audio work happens in the span's tick handler (callaudio.c), once
+ *   per 20 ms, for every timeslot with a call.
  */
-#define SPANDSP_EXPOSE_INTERNAL_STRUCTURES
-#include <spandsp.h>
-
-#include "tdm/pstnsim/pstnsim.h"
+#include "tdm/pstnsim/sim_int.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -25,64 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define TONE_BLOCKS 5 /* 100 ms of a tone before it is reported */
-
-struct psim_span {
-	struct psim *p;
-	struct span *sp;
-	struct tpri *tp;
-	struct psim_span_conf conf;
-	struct psim_call *chan[SPAN_MAX_TS + 1];
-};
-
-enum cmode {
-	M_SILENT,
-	M_RINGBACK,
-	M_TONE,
-	M_ECHO,
-	M_IVR,
-};
-
-struct psim_call {
-	struct psim_call *next;
-	struct psim *p;
-	struct psim_span *ps;
-	struct tpri_call *tc; /* borrowed; NULL once its HANGUP came */
-	unsigned id;
-	int ts;
-	bool outgoing, answered;
-	const struct psim_sub *sub;
-	char from[PSIM_NUM_MAX], to[PSIM_NUM_MAX];
-	char ctx[48];
-	struct tmr tmr, hup;
-	struct tmr ivr; /* IVR: reads the digits back once the caller pauses */
-	char ivr_digits[32];
-	unsigned ivr_n;
-	enum cmode mode;
-	struct psim_tonegen tone, rb[2];
-	double hz, dbm0; /* placed calls: what to play once answered */
-	uint32_t ticks;
-	int16_t echo[SPAN_BLOCK];
-	dtmf_rx_state_t rx;
-	dtmf_tx_state_t tx;
-	struct psim_tonedet td;
-	struct psim_rec rec;
-	int16_t *play; /* mem; NULL: nothing to play */
-	size_t play_n, play_pos;
-};
-
-struct psim {
-	struct loop *l;
-	struct psim_conf *conf;
-	psim_ev_h *h;
-	void *arg;
-	struct psim_span *spans[PSIM_MAX_SPANS];
-	size_t nspans;
-	struct psim_call *calls;
-	unsigned ncalls;
-	unsigned next_id;
-};
 
 static const char *const ev_names[] = {
     [PSIM_EV_LINK] = "link",
@@ -108,7 +46,7 @@ static void emit(struct psim *p, struct psim_ev *ev)
 		p->h(ev, p->arg);
 }
 
-static void call_emit(struct psim_call *c, enum psim_ev_type type, struct psim_ev *ev)
+void psim_call_emit(struct psim_call *c, enum psim_ev_type type, struct psim_ev *ev)
 {
 	struct psim_ev e = {0};
 
@@ -140,36 +78,6 @@ static void call_destroy(void *data)
 	mem_deref(c->play);
 }
 
-/* Like a real IVR reading back what was keyed: after a pause, not over the caller's
- * own tones (a gateway rightly takes a digit heard while it plays that same digit for
- * the echo of its own tone). */
-#define IVR_READBACK_MS 600
-
-static void ivr_readback(void *arg)
-{
-	struct psim_call *c = arg;
-
-	dtmf_tx_put(&c->tx, c->ivr_digits, (int)c->ivr_n);
-	c->ivr_n = 0;
-}
-
-static void on_digits(void *arg, const char *digits, int len)
-{
-	struct psim_call *c = arg;
-
-	for (int i = 0; i < len; i++) {
-		struct psim_ev ev = {.digit = digits[i]};
-
-		LOGI(c->ctx, "digit '%c' heard", digits[i]);
-		call_emit(c, PSIM_EV_DIGITS, &ev);
-		if (c->mode == M_IVR && c->ivr_n < sizeof(c->ivr_digits) - 1) {
-			c->ivr_digits[c->ivr_n++] = digits[i];
-			c->ivr_digits[c->ivr_n] = '\0';
-			tmr_start(c->p->l, &c->ivr, IVR_READBACK_MS, ivr_readback, c);
-		}
-	}
-}
-
 static int call_new(struct psim_call **cp, struct psim_span *ps, int ts, bool outgoing)
 {
 	struct psim *p = ps->p;
@@ -185,7 +93,7 @@ static int call_new(struct psim_call **cp, struct psim_span *ps, int ts, bool ou
 	tmr_init(&c->tmr);
 	tmr_init(&c->hup);
 	tmr_init(&c->ivr);
-	dtmf_rx_init(&c->rx, on_digits, c);
+	dtmf_rx_init(&c->rx, psim_call_digits, c);
 	dtmf_tx_init(&c->tx);
 	psim_tonedet_init(&c->td, p->conf->detect_hz, p->conf->ndetect, TONE_BLOCKS);
 	snprintf(c->ctx, sizeof(c->ctx), "span=%u/%d call=%u", ps->conf.num, ts, c->id);
@@ -213,7 +121,7 @@ static void call_free(struct psim_call *c)
 	mem_deref(c);
 }
 
-static struct psim_call *call_find(const struct psim *p, unsigned id)
+struct psim_call *psim_call_find(const struct psim *p, unsigned id)
 {
 	for (struct psim_call *c = p->calls; c; c = c->next)
 		if (c->id == id)
@@ -221,29 +129,17 @@ static struct psim_call *call_find(const struct psim *p, unsigned id)
 	return NULL;
 }
 
-static void rec_done(struct psim_call *c)
-{
-	struct psim_ev e = {.path = c->rec.path, .samples = c->rec.n};
-
-	if (!c->rec.f)
-		return;
-	e.err = psim_rec_close(&c->rec);
-	LOGI(c->ctx, "recorded %u samples to %s%s%s", e.samples, e.path, e.err ? ": " : "",
-	     e.err ? strerror(e.err) : "");
-	call_emit(c, PSIM_EV_RECORDED, &e);
-}
-
 static void call_ended(struct psim_call *c, int cause)
 {
 	struct psim_ev e = {.cause = cause};
 
-	rec_done(c); /* before the disconnect: a test waiting for that finds the file whole */
+	psim_call_rec_done(c); /* before the disconnect: a test waiting for that finds the file whole */
 
 	LOGI(c->ctx, "cleared: cause %d (%s)", cause, pri_cause2str(cause));
 	if (c->tc)
 		tpri_call_set_arg(c->tc, NULL);
 	c->tc = NULL;
-	call_emit(c, PSIM_EV_DISCONNECT, &e);
+	psim_call_emit(c, PSIM_EV_DISCONNECT, &e);
 	call_free(c);
 }
 
@@ -285,7 +181,7 @@ static void answer_tmr(void *arg)
 	            : s->beh == PSIM_IVR ? M_IVR
 	                                 : M_TONE,
 	            s->tone_hz, s->tone_dbm0);
-	call_emit(c, PSIM_EV_CONNECT, NULL);
+	psim_call_emit(c, PSIM_EV_CONNECT, NULL);
 	if (s->hangup_ms)
 		tmr_start(c->p->l, &c->hup, s->hangup_ms, hangup_tmr, c);
 }
@@ -314,9 +210,9 @@ static void sub_start(struct psim_call *c)
 		return;
 	}
 	if (tpri_call_proceeding(c->tc, false) == 0)
-		call_emit(c, PSIM_EV_PROCEEDING, NULL);
+		psim_call_emit(c, PSIM_EV_PROCEEDING, NULL);
 	if (tpri_call_alerting(c->tc, c->p->conf->ringback) == 0) {
-		call_emit(c, PSIM_EV_ALERTING, NULL);
+		psim_call_emit(c, PSIM_EV_ALERTING, NULL);
 		ringback_start(c);
 	}
 	if (s->beh == PSIM_NOANSWER)
@@ -367,7 +263,7 @@ static void on_ring(struct psim_span *ps, const struct tpri_event *ev)
 	c->sub = psim_conf_find(p->conf, to);
 	LOGI(c->ctx, "SETUP from %s to %s: %s", from[0] ? from : "(none)", to,
 	     c->sub ? psim_behaviour_name(c->sub->beh) : "no such number");
-	call_emit(c, PSIM_EV_SETUP, NULL);
+	psim_call_emit(c, PSIM_EV_SETUP, NULL);
 	if (!c->sub) {
 		call_clear(c, p->conf->unknown_cause);
 		return;
@@ -383,16 +279,16 @@ static void on_call_event(const struct tpri_event *ev)
 		return;
 	switch (ev->type) {
 	case TPRI_EV_PROCEEDING:
-		call_emit(c, PSIM_EV_PROCEEDING, NULL);
+		psim_call_emit(c, PSIM_EV_PROCEEDING, NULL);
 		break;
 	case TPRI_EV_ALERTING:
-		call_emit(c, PSIM_EV_ALERTING, NULL);
+		psim_call_emit(c, PSIM_EV_ALERTING, NULL);
 		break;
 	case TPRI_EV_ANSWER:
 		LOGI(c->ctx, "answered by the user side");
 		tmr_cancel(&c->hup); /* psim_call_timeout() */
 		media_start(c, M_TONE, c->hz, c->dbm0);
-		call_emit(c, PSIM_EV_CONNECT, NULL);
+		psim_call_emit(c, PSIM_EV_CONNECT, NULL);
 		break;
 	case TPRI_EV_HANGUP:
 		call_ended(c, ev->cause);
@@ -424,110 +320,6 @@ static void on_tpri(struct tpri *tp, const struct tpri_event *ev, void *arg)
 	default:
 		on_call_event(ev);
 		break;
-	}
-}
-
-/* ---- audio, once per tick ---- */
-
-static void call_listen(struct psim_call *c, const int16_t *in)
-{
-	double hz, dbm0;
-
-	dtmf_rx(&c->rx, in, SPAN_BLOCK);
-	if (psim_tonedet_block(&c->td, in, SPAN_BLOCK, &hz, &dbm0)) {
-		struct psim_ev ev = {.hz = hz, .dbm0 = dbm0};
-
-		LOGI(c->ctx, "tone %.0f Hz at %.1f dBm0", hz, dbm0);
-		call_emit(c, PSIM_EV_TONE, &ev);
-	}
-}
-
-/* The next block of the file being played, instead of what the call plays. */
-static void play_block(struct psim_call *c, int16_t *out)
-{
-	size_t k = c->play_n - c->play_pos;
-	struct psim_ev e = {0};
-
-	if (k > SPAN_BLOCK)
-		k = SPAN_BLOCK;
-	memset(out, 0, SPAN_BLOCK * sizeof(*out));
-	memcpy(out, c->play + c->play_pos, k * sizeof(*out));
-	c->play_pos += k;
-	if (c->play_pos < c->play_n)
-		return;
-	e.samples = (uint32_t)c->play_n;
-	c->play = mem_deref(c->play);
-	LOGI(c->ctx, "played %u samples", e.samples);
-	call_emit(c, PSIM_EV_PLAYED, &e);
-}
-
-static void call_speak(struct psim_call *c, const int16_t *in, int16_t *out)
-{
-	int16_t tmp[SPAN_BLOCK];
-	int n;
-
-	memset(out, 0, SPAN_BLOCK * sizeof(*out));
-	switch (c->mode) {
-	case M_RINGBACK: {
-		/* cadence: NANP 2 s on / 4 s off, else 1 s on / 4 s off (in ticks) */
-		uint32_t on = c->rb[1].step > 0 ? 100 : 50, period = on + 200;
-
-		if (c->ticks++ % period < on) {
-			psim_tonegen_run(&c->rb[0], out, SPAN_BLOCK);
-			psim_tonegen_run(&c->rb[1], tmp, SPAN_BLOCK);
-			for (size_t i = 0; i < SPAN_BLOCK; i++)
-				out[i] = (int16_t)(out[i] + tmp[i]);
-		}
-		return;
-	}
-	case M_TONE:
-		psim_tonegen_run(&c->tone, out, SPAN_BLOCK);
-		break;
-	case M_ECHO:
-		memcpy(out, in, SPAN_BLOCK * sizeof(*out));
-		break;
-	default:
-		break;
-	}
-	if (!c->answered)
-		return;
-	if (c->play)
-		play_block(c, out);
-	n = dtmf_tx(&c->tx, tmp, SPAN_BLOCK);
-	if (n > 0) {
-		/* Digits replace whatever the call plays while they last. */
-		memset(out, 0, SPAN_BLOCK * sizeof(*out));
-		memcpy(out, tmp, (size_t)n * sizeof(*out));
-	}
-}
-
-static void tick_handler(struct span *sp, uint32_t tick, void *arg)
-{
-	struct psim_span *ps = arg;
-	uint8_t blk[SPAN_BLOCK];
-	int16_t in[SPAN_BLOCK], out[SPAN_BLOCK];
-
-	(void)tick;
-	for (unsigned ts = 1; ts <= SPAN_MAX_TS; ts++) {
-		struct psim_call *c = ps->chan[ts];
-
-		if (!c || (c->mode == M_SILENT && !c->answered && !c->rec.f))
-			continue;
-		if (span_bchan_read(sp, ts, blk)) {
-			/* Keep a recording's time line: a missing block is silence. */
-			if (c->rec.f && psim_rec_write(&c->rec, NULL, SPAN_BLOCK))
-				rec_done(c);
-			continue;
-		}
-		psim_decode(sp->conf.law, blk, in, SPAN_BLOCK);
-		if (c->rec.f && psim_rec_write(&c->rec, in, SPAN_BLOCK))
-			rec_done(c);
-		if (c->answered)
-			call_listen(c, in);
-		/* The listener may have cleared the call: it is still ours until HANGUP. */
-		call_speak(c, in, out);
-		psim_encode(sp->conf.law, out, blk, SPAN_BLOCK);
-		span_bchan_write(sp, ts, blk);
 	}
 }
 
@@ -610,7 +402,7 @@ int psim_span_add(struct psim *p, struct span *sp, const struct psim_span_conf *
 	ps->sp = mem_ref(sp);
 	ps->conf = *sc;
 	ps->conf.type = sp->conf.type;
-	span_set_tick_handler(sp, tick_handler, ps);
+	span_set_tick_handler(sp, psim_tick_handler, ps);
 	span_set_alarm_handler(sp, alarm_handler, ps);
 	/* Already up: that may have been told before the handler was ours. */
 	if (sp->open && !span_alarms(sp) && pspan_start_pri(ps)) {
@@ -734,7 +526,7 @@ int psim_call(struct psim *p, unsigned span, const char *from, const char *to, d
 	}
 	tpri_call_set_arg(c->tc, c);
 	LOGI(c->ctx, "placing a call from %s to %s", c->from[0] ? c->from : "(none)", to);
-	call_emit(c, PSIM_EV_SETUP, NULL);
+	psim_call_emit(c, PSIM_EV_SETUP, NULL);
 	if (idp)
 		*idp = c->id;
 	return 0;
@@ -742,7 +534,7 @@ int psim_call(struct psim *p, unsigned span, const char *from, const char *to, d
 
 int psim_call_timeout(struct psim *p, unsigned id, uint32_t ms)
 {
-	struct psim_call *c = call_find(p, id);
+	struct psim_call *c = psim_call_find(p, id);
 
 	if (!c || !c->outgoing || !c->tc)
 		return ENOENT;
@@ -753,62 +545,11 @@ int psim_call_timeout(struct psim *p, unsigned id, uint32_t ms)
 
 int psim_hangup(struct psim *p, unsigned id, int cause)
 {
-	struct psim_call *c = call_find(p, id);
+	struct psim_call *c = psim_call_find(p, id);
 
 	if (!c || !c->tc)
 		return ENOENT;
 	return call_clear(c, cause > 0 ? cause : PRI_CAUSE_NORMAL_CLEARING);
-}
-
-int psim_digits(struct psim *p, unsigned id, const char *digits)
-{
-	struct psim_call *c = call_find(p, id);
-	size_t n = digits ? strlen(digits) : 0;
-
-	if (!c)
-		return ENOENT;
-	if (!c->answered)
-		return ENOTCONN;
-	if (!n || n > PSIM_DIGITS_MAX || strspn(digits, "0123456789*#ABCDabcd") != n)
-		return EINVAL;
-	return dtmf_tx_put(&c->tx, digits, (int)n) == 0 ? 0 : ENOSPC;
-}
-
-int psim_record(struct psim *p, unsigned id, const char *path, unsigned seconds)
-{
-	struct psim_call *c = call_find(p, id);
-	int err;
-
-	if (!c)
-		return ENOENT;
-	if (!seconds || seconds > PSIM_REC_MAX_S)
-		return EINVAL;
-	err = psim_rec_open(&c->rec, path, seconds * 8000u);
-	if (!err)
-		LOGI(c->ctx, "recording up to %u s to %s", seconds, path);
-	return err;
-}
-
-int psim_play(struct psim *p, unsigned id, const char *path)
-{
-	struct psim_call *c = call_find(p, id);
-	int16_t *s;
-	size_t n;
-	int err;
-
-	if (!c)
-		return ENOENT;
-	if (!c->answered)
-		return ENOTCONN;
-	err = psim_wav_load(&s, &n, path, PSIM_PLAY_MAX_S * 8000u);
-	if (err)
-		return err;
-	mem_deref(c->play);
-	c->play = s;
-	c->play_n = n;
-	c->play_pos = 0;
-	LOGI(c->ctx, "playing %zu samples from %s", n, path);
-	return 0;
 }
 
 size_t psim_list(const struct psim *p, struct psim_call_info *out, size_t max)
