@@ -241,6 +241,11 @@ static void span_ec_off(struct call *c)
 	c->span_ec = false;
 }
 
+static void stop_retry(void *arg)
+{
+	call_media_stop(arg);
+}
+
 void call_media_stop(struct call *c)
 {
 	if (!c->mch || c->mch_stopping)
@@ -249,7 +254,7 @@ void call_media_stop(struct call *c)
 	if (media_chan_stop(c->mch)) {
 		/* the queue is full: try again from the loop rather than lose the channel */
 		LOGW(c->ctx, "media: stop not queued, retrying");
-		loop_defer(c->cc->loop, &c->media_defer, (loop_defer_h *)call_media_stop, c);
+		loop_defer(c->cc->loop, &c->media_defer, stop_retry, c);
 		return;
 	}
 	c->mch_stopping = true;
