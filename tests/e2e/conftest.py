@@ -1,6 +1,7 @@
 """Shared fixtures for end-to-end tests: free ports, binaries, processes that stop, bounded
 waits, and the peers most tests need (need_sipp, baresips)."""
 import os
+import re
 import shutil
 import signal
 import socket
@@ -130,3 +131,12 @@ def baresips(tmp_path):
     f = BaresipFactory(tmp_path)
     yield f
     f.stop_all()
+
+
+def sipua_counters(proc):
+    """The counters sipua --uas prints when stopped (call after proc.stop())."""
+    with open(proc.logpath, errors="replace") as f:
+        text = f.read()
+    m = re.search(r"COUNTERS sipua (.*)", text)
+    assert m, text[-2000:]
+    return {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}

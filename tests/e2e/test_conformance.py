@@ -11,46 +11,10 @@ import subprocess
 
 import pytest
 
+from peers.torture import CONF, RFC4475, RFC5118, VALID
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SIPCHECK = ROOT / "build" / "sipcheck"
-CONF = pathlib.Path(os.environ.get("TANDEM_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
-
-VALID = "valid"
-
-# file -> VALID, or a tuple of acceptable codes ("drop" for a dropped message),
-# or None when the RFC only says the message is invalid.
-RFC4475 = {
-    # 3.1.1 valid messages
-    "wsinv": VALID, "intmeth": VALID, "esc01": VALID, "escnull": VALID, "esc02": VALID,
-    "lwsdisp": VALID, "longreq": VALID, "dblreq": VALID, "semiuri": VALID,
-    "transports": VALID, "mpart01": VALID, "unreason": VALID, "noreason": VALID,
-    # 3.1.2 invalid messages
-    "badinv01": ("400",), "clerr": ("400",), "ncl": ("400",), "scalar02": ("400",),
-    "scalarlg": ("drop",), "quotbal": ("400",), "ltgtruri": ("400",), "lwsruri": ("400",),
-    "lwsstart": None, "trws": None, "escruri": ("400",), "baddate": None,
-    "regbadct": ("400",), "badaspec": ("400",), "baddn": ("400",), "badvers": ("505",),
-    "mismatch01": ("400",), "mismatch02": ("501", "400"), "bigcode": ("drop",),
-    # 3.2 transaction layer: we pick the RFC's first option, a stateless 400
-    "badbranch": ("400",),
-    # 3.3 application layer
-    "insuf": ("400",), "unkscm": ("416",), "novelsc": ("416",), "unksm2": VALID,
-    "bext01": ("420",), "invut": ("415",), "regaut01": ("401",), "multi01": ("400",),
-    "mcl01": ("400",), "bcast": VALID, "zeromf": VALID, "cparam01": VALID,
-    "cparam02": VALID, "regescrt": VALID, "sdp01": ("406",),
-    # 3.4 backward compatibility
-    "inv2543": VALID,
-}
-
-RFC5118 = {
-    "ipv6-good": VALID, "ipv6-bad": ("400",), "port-ambiguous": VALID,
-    "port-unambiguous": VALID, "via-received-param-with-delim": VALID,
-    "via-received-param-no-delim": VALID, "ipv6-in-sdp": VALID,
-    "mult-ip-in-header": VALID, "mult-ip-in-sdp": VALID, "ipv4-mapped-ipv6": VALID,
-    # §4.10: not a legal address, but receivers are asked to be liberal
-    "ipv6-bug-abnf-3-colons": VALID, "ipv6-correct-abnf-2-colons": VALID,
-}
-
-
 def corpus_files(folder):
     d = CONF / folder
     return sorted(p for p in d.iterdir() if p.name not in ("VERDICTS.md", "SHA256SUMS"))

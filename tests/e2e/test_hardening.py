@@ -26,7 +26,7 @@ import uuid
 import pytest
 
 from conftest import binary, free_port
-from test_conformance import CONF, RFC4475, RFC5118, VALID
+from peers.torture import CONF, RFC4475, RFC5118, VALID
 
 
 # ---- starting tandemd ----

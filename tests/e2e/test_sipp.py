@@ -18,7 +18,8 @@ import time
 
 import pytest
 
-from conftest import binary, free_port
+from conftest import binary, free_port, sipua_counters
+from peers.sipp import screen_counts
 
 SIPP = "/usr/bin/sipp"
 RUN_TIMEOUT = 120
@@ -29,15 +30,6 @@ pytestmark = pytest.mark.skipif(not os.access(SIPP, os.X_OK), reason="sipp not i
 def sipp_has_tls():
     out = subprocess.run([SIPP, "-v"], capture_output=True, text=True, timeout=10)
     return "TLS" in (out.stdout + out.stderr)
-
-
-def screen_counts(path):
-    """(successful, failed) cumulative call counts from a -trace_screen file."""
-    text = open(path, errors="replace").read()
-    ok = re.findall(r"Successful call\s*\|\s*\d+\s*\|\s*(\d+)", text)
-    bad = re.findall(r"Failed call\s*\|\s*\d+\s*\|\s*(\d+)", text)
-    assert ok and bad, text[-2000:]
-    return int(ok[-1]), int(bad[-1])
 
 
 def wait_listening(port, tcp, timeout=10.0):
@@ -60,15 +52,6 @@ def wait_listening(port, tcp, timeout=10.0):
                 u.close()
         time.sleep(0.05)
     raise AssertionError(f"SIPp did not listen on {port}")
-
-
-def counters(proc):
-    """The counters sipua --uas prints when stopped (call after proc.stop())."""
-    with open(proc.logpath, errors="replace") as f:
-        text = f.read()
-    m = re.search(r"COUNTERS sipua (.*)", text)
-    assert m, text[-2000:]
-    return {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
 
 
 @pytest.fixture
@@ -96,7 +79,7 @@ def test_sipp_uac_udp_with_losses(tmp_path, uas):
     rc, (ok, failed) = run_sipp_uac(tmp_path, uas.port, "u1", 1000, ("-lost", "5"))
     assert (rc, ok, failed) == (0, 1000, 0)
     uas.stop()
-    c = counters(uas)
+    c = sipua_counters(uas)
     assert c["invites"] == 1000 and c["answered"] == 1000
     # with 5 % loss some 2xx must have been retransmitted (T1 doubling until ACK)
     assert c["retrans_2xx"] > 0
@@ -107,7 +90,7 @@ def test_sipp_uac_tcp(tmp_path, uas):
     rc, (ok, failed) = run_sipp_uac(tmp_path, uas.port, "t1", 1000)
     assert (rc, ok, failed) == (0, 1000, 0)
     uas.stop()
-    c = counters(uas)
+    c = sipua_counters(uas)
     assert c["invites"] == 1000 and c["established"] == 1000 and c["byes"] == 1000
     assert c["sessions"] == 0
 
@@ -165,7 +148,7 @@ def test_tls_sipua_to_sipua(procs, cert):
     assert "RESULT sipua calls=100 ok=100" in ua.stdout, ua.stdout + ua.stderr
     assert ua.returncode == 0
     p.stop()
-    c = counters(p)
+    c = sipua_counters(p)
     assert c["invites"] == 100 and c["byes"] == 100
 
 

@@ -13,13 +13,13 @@ import subprocess
 
 import pytest
 
-from conftest import binary, free_port
-from test_sipp import SIPP, counters, screen_counts
+from conftest import SIPP, binary, free_port, sipua_counters
+from peers.sipp import screen_counts
 
 SCENARIO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sipp", "uac_info_refer.xml")
 RUN_TIMEOUT = 90
 
-pytestmark = pytest.mark.skipif(not os.access(SIPP, os.X_OK), reason="sipp not installed")
+pytestmark = pytest.mark.skipif(not SIPP, reason="sipp not installed")
 
 
 @pytest.mark.parametrize("sipp_t,calls", [("u1", 100), ("t1", 50)])
@@ -37,7 +37,7 @@ def test_sipp_info_refer(tmp_path, procs, sipp_t, calls):
     ok, failed = screen_counts(screen)
     assert (r.returncode, ok, failed) == (0, calls, 0), r.stdout[-2000:] + r.stderr[-2000:]
     p.stop()
-    c = counters(p)
+    c = sipua_counters(p)
     assert c["invites"] == calls and c["byes"] == calls
     assert c["infos"] == calls and c["refers"] == calls
     assert c["sessions"] == 0

@@ -240,3 +240,11 @@ def start_uas(procs, cwd, port, xml=None, name="uas", calls=1, timeout=30):
     """SIPp answering on 127.0.0.1:port (xml, else the built-in uas) for `calls` calls."""
     return Sipp(procs, cwd, name, args(cwd, name, xml, port, calls=calls, timeout=timeout))
 
+
+def screen_counts(path):
+    """(successful, failed) cumulative call counts from a -trace_screen file."""
+    text = open(path, errors="replace").read()
+    ok = re.findall(r"Successful call\s*\|\s*\d+\s*\|\s*(\d+)", text)
+    bad = re.findall(r"Failed call\s*\|\s*\d+\s*\|\s*(\d+)", text)
+    assert ok and bad, text[-2000:]
+    return int(ok[-1]), int(bad[-1])
