@@ -230,6 +230,8 @@ struct dtmf_det {
 	uint8_t volume; /* RFC 4733 volume of the latest blocks */
 	uint8_t prev_volume;
 	uint32_t muted; /* blocks flagged, for statistics */
+	uint32_t quiet;   /* quiet blocks in a row that dtmf_rx has seen */
+	uint32_t skipped; /* quiet blocks not given to dtmf_rx, for statistics */
 	bool off;       /* passthrough: still delayed, no detection, no muting */
 };
 

@@ -95,10 +95,20 @@ static void delay_line(struct dtmf_det *d, const int16_t *in, int16_t *out)
 	d->pos = (d->pos + 1) % d->lookahead;
 }
 
+/*
+ * Quieter than this (-40 dBm0 for the whole block) no digit can be in a block:
+ * spandsp wants each of its two tones above about -26 dBm0. Once dtmf_rx has
+ * seen DET_QUIET_RUN such blocks in a row (its digit-end logic needs two of its
+ * 102-sample blocks, ~26 ms), more silence cannot change its state and is not
+ * given to it: the pauses in speech and the silence of most calls cost nothing.
+ */
+#define DET_QUIET_VOLUME 40
+#define DET_QUIET_RUN    3
+
 bool dtmf_det_block(struct dtmf_det *d, const int16_t in[DSP_BLOCK], int16_t out[DSP_BLOCK])
 {
 	uint8_t v;
-	bool suspect, mute;
+	bool suspect = false, mute, listen = true;
 
 	delay_line(d, in, out);
 	if (d->off)
@@ -107,9 +117,19 @@ bool dtmf_det_block(struct dtmf_det *d, const int16_t in[DSP_BLOCK], int16_t out
 	v = block_volume(in, DSP_BLOCK);
 	d->volume = v < d->prev_volume ? v : d->prev_volume;
 	d->prev_volume = v;
-	dtmf_rx(&d->rx, in, DSP_BLOCK);
-	/* dtmf_rx_status: the digit, 'x' after a first unconfirmed hit, or 0. */
-	suspect = d->digit >= 0 || dtmf_rx_status(&d->rx) != 0;
+	if (v < DET_QUIET_VOLUME)
+		d->quiet = 0;
+	else if (d->quiet >= DET_QUIET_RUN && d->digit < 0)
+		listen = false;
+	else
+		d->quiet++;
+	if (listen) {
+		dtmf_rx(&d->rx, in, DSP_BLOCK);
+		/* dtmf_rx_status: the digit, 'x' after a first unconfirmed hit, or 0. */
+		suspect = d->digit >= 0 || dtmf_rx_status(&d->rx) != 0;
+	} else {
+		d->skipped++;
+	}
 	d->hist = (d->hist << 1) | suspect;
 	/* out is block n - lookahead: look at it, the blocks after it and the one before. */
 	mute = (d->hist & ((1u << (d->lookahead + 2)) - 1)) != 0;

@@ -615,6 +615,35 @@ static void test_tx_long_event_and_overlap(void **state)
 	assert_int_equal(total, 3);
 }
 
+/* Silence is not given to dtmf_rx once it has seen a few quiet blocks; digits after
+ * a long silence, and the same digit twice with a pause, are still heard. */
+static void test_det_quiet_gate(void **state)
+{
+	struct dtmf_gen g;
+	struct dtmf_det d;
+	struct det_log log;
+
+	(void)state;
+	memset(&log, 0, sizeof(log));
+	assert_int_equal(dtmf_gen_init(&g, NULL), 0);
+	dtmf_det_init(&d, det_h, &log);
+	gen_to_det(&g, &d, 100, NULL, 0, NULL); /* 2 s of line noise */
+	assert_true(d.skipped >= 100 - 4);
+	assert_int_equal(dtmf_gen_digit(&g, 5, DSP_MS(80)), 0);
+	gen_to_det(&g, &d, 50, NULL, 0, NULL);
+	assert_int_equal(dtmf_gen_digit(&g, 5, DSP_MS(80)), 0);
+	gen_to_det(&g, &d, 50, NULL, 0, NULL);
+	assert_string_equal(log.digits, "55");
+	assert_int_equal(log.stops, 2);
+	/* while a digit sounds every block goes to dtmf_rx */
+	uint32_t skipped = d.skipped;
+
+	assert_int_equal(dtmf_gen_digit(&g, 9, DSP_MS(200)), 0);
+	gen_to_det(&g, &d, 8, NULL, 0, NULL);
+	assert_int_equal(d.skipped, skipped);
+	dtmf_det_release(&d);
+}
+
 /* Line noise and speech-like noise: no digit, and few blocks muted. */
 static void test_det_talk_off(void **state)
 {
@@ -774,6 +803,7 @@ int main(void)
 	    cmocka_unit_test(test_tx_sequence_from_audio),
 	    cmocka_unit_test(test_tx_onsets_and_lengths),
 	    cmocka_unit_test(test_tx_long_event_and_overlap),
+	    cmocka_unit_test(test_det_quiet_gate),
 	    cmocka_unit_test(test_det_talk_off),
 	    cmocka_unit_test(test_det_talk_off_recording),
 	    cmocka_unit_test(test_info_roundtrip),
