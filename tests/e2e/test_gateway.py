@@ -35,6 +35,38 @@ def test_outbound(tmp_path, gateway, number, code, cause):
         assert re.search(rf"cleared with cause {cause} ", gateway.output()), gateway.output()
 
 
+def test_outbound_no_answer(tmp_path, gateway):
+    """+12125550480 rings (in-band ringback) and never answers: after pstnsim's 30 s the
+    network clears with cause 19, which the phone gets as 480 with Reason cause 19."""
+    rc, report = sipp.run_uac(tmp_path, gateway.port, gwmod.phone_scenario(480, 19),
+                              "+12125550480", free_port(), name="noanswer", timeout=45,
+                              auth=gwmod.PHONE_AUTH)
+    assert rc == 0, f"sipp exit {rc}\n{report}\n{gateway.output()[-4000:]}"
+    assert "in-band information: 183 with early media" in gateway.output()
+    assert re.search(r"cleared with cause 19 ", gateway.output()), gateway.output()[-4000:]
+
+
+def test_delayed_offer(tmp_path, procs, need_sipp):
+    """An INVITE without SDP (a trusted trunk): the 200 carries our offer, the ACK the
+    answer, and only then does the call get its media channel."""
+    sport = free_port()
+    gw = gwmod.start(tmp_path, procs, trusted=(sport,))
+    xml = sipp.scenario(
+        "delayed offer",
+        sipp.invite("trunk"), sipp.provisional(100, 180, 183, 180),
+        sipp.recv(200, sipp.ereg(r"m=audio [0-9]+ RTP/AVP 8 0 101", "offer", search_in="body"),
+                  rrs=True),
+        sipp.in_dialog("ACK", "trunk", 1, body=sipp.sdp(8), ctype="application/sdp",
+                       retrans=None),
+        sipp.pause(1500), sipp.bye("trunk", 2))
+    rc, report = sipp.run_uac(tmp_path, gw.port, xml, "+12125550100", sport, name="delayed")
+    assert rc == 0, f"sipp exit {rc}\n{report}\n{gw.output()[-4000:]}"
+    out = gw.output()
+    answered, media = out.find("PSTN answered: 200"), out.find("media: RTP port")
+    assert 0 <= answered < media, out[-4000:]  # the channel waited for the ACK's answer
+    assert "SDP answer not usable" not in out
+
+
 def test_unauthenticated_invite_is_challenged(tmp_path, gateway):
     """A phone without the password never reaches a B-channel."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
