@@ -133,10 +133,16 @@ def baresips(tmp_path):
     f.stop_all()
 
 
-def sipua_counters(proc):
-    """The counters sipua --uas prints when stopped (call after proc.stop())."""
+def log_counters(proc, prefix):
+    """The KEY=N counters on the line starting with prefix that a tool prints when stopped
+    (call after proc.stop()): "COUNTERS sipua", "RESULT sipreg"."""
     with open(proc.logpath, errors="replace") as f:
         text = f.read()
-    m = re.search(r"COUNTERS sipua (.*)", text)
+    m = re.search(re.escape(prefix) + r" (.*)", text)
     assert m, text[-2000:]
     return {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
+
+
+def sipua_counters(proc):
+    """The counters sipua --uas prints when stopped."""
+    return log_counters(proc, "COUNTERS sipua")

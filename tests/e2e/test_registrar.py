@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import binary, free_port
+from conftest import binary, free_port, log_counters
 from peers.sipsak import SIPSAK, sipsak
 
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
@@ -51,11 +51,7 @@ def dump(db):
 
 def result(proc):
     """The counters sipreg prints when stopped (call after proc.stop())."""
-    with open(proc.logpath, errors="replace") as f:
-        text = f.read()
-    m = re.search(r"RESULT sipreg (.*)", text)
-    assert m, text[-2000:]
-    return {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
+    return log_counters(proc, "RESULT sipreg")
 
 
 needs_sipsak = pytest.mark.skipif(not os.access(SIPSAK, os.X_OK), reason="sipsak not installed")

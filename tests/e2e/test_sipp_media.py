@@ -362,6 +362,19 @@ def compare(ref, rec):
     return coarse / 8, round(cc, 3), out
 
 
+
+def aligned_segments(label, ref, got):
+    """compare(ref, got), printed under label; at least 10 segments with speech, all at one
+    delay (within a few frames of drift). Returns the segments."""
+    coarse_ms, coarse_corr, segs = compare(ref, got)
+    print(f"{label} delay {coarse_ms:.1f} ms (envelope corr {coarse_corr})")
+    for g in segs:
+        print("  ", g)
+    assert len(segs) >= 10, segs
+    lags = [g["lag_ms"] for g in segs]
+    assert max(lags) - min(lags) <= 30, lags
+    return segs
+
 def test_g711a_pcap_reaches_the_b_channel(tmp_path, gw, sipps):
     pk = [rtp_parse(p) for p in pcap_rtp(G711A)]
     assert {p[0] for p in pk} == {8} and len(pk) > 200, "g711a.pcap: PCMA expected"
@@ -378,16 +391,11 @@ def test_g711a_pcap_reaches_the_b_channel(tmp_path, gw, sipps):
     assert rec_ev and "error" not in rec_ev, gw.ctl.events
     rec = read_wav(wav)
     assert len(rec) == rec_ev["samples"] and len(rec) > len(ref)
-    coarse_ms, coarse_corr, segs = compare(ref, rec)
-    print(f"g711a: recorded {len(rec) / RATE:.2f} s, pcap {len(ref) / RATE:.2f} s, "
-          f"delay {coarse_ms:.1f} ms (envelope corr {coarse_corr})")
-    for g in segs:
-        print("  ", g)
-    assert len(segs) >= 10, segs
+    segs = aligned_segments(f"g711a: recorded {len(rec) / RATE:.2f} s, pcap "
+                            f"{len(ref) / RATE:.2f} s,", ref, rec)
     good = [g for g in segs if g["corr"] > 0.95 and abs(g["db"]) < 1.0]
-    assert len(good) == len(segs), (coarse_ms, segs, gw.output()[-3000:])
+    assert len(good) == len(segs), (segs, gw.output()[-3000:])
     lags = [g["lag_ms"] for g in segs]
-    assert max(lags) - min(lags) <= 30, lags  # one delay, within a few frames of drift
     assert 0 < min(lags) and max(lags) < 1500 + 400, lags  # the 1.5 s pause + the buffer
     exact = sum(g["exact"] for g in segs)
     print(f"g711a: {exact}/{len(segs)} segments bit-exact")
@@ -550,19 +558,14 @@ def test_pcap_audio_reaches_the_trunk(tmp_path, procs, sipps, rtp_peer, echo_can
     peer.stop()
     gw.ctl.close()
     x, n = peer.audio()
-    coarse_ms, coarse_corr, segs = compare(ref, x)
-    print(f"reverse (echo canceller {'on' if echo_cancel else 'off'}): received {n} packets "
-          f"({len(x) / RATE:.2f} s), delay {coarse_ms:.1f} ms (envelope corr {coarse_corr})")
-    for g in segs:
-        print("  ", g)
-    assert len(segs) >= 10, segs
-    lags = [g["lag_ms"] for g in segs]
-    assert max(lags) - min(lags) <= 30, lags
+    segs = aligned_segments(f"reverse (echo canceller {'on' if echo_cancel else 'off'}): "
+                            f"received {n} packets ({len(x) / RATE:.2f} s),", ref, x)
     if not echo_cancel:
         assert all(g["corr"] > 0.95 and abs(g["db"]) < 1.0 for g in segs), segs
         exact = sum(g["exact"] for g in segs)
         assert exact >= len(segs) - 1, segs
         return
+    lags = [g["lag_ms"] for g in segs]
     lag = round(sorted(lags)[len(lags) // 2] * 8)
     spec = cross_spectrum(ref, x[lag:lag + len(ref)], range(100, 3500, 100))
     for f, (gain, coh) in spec.items():
