@@ -353,3 +353,8 @@ void call_leg_gone(struct call *c, struct sip_sess *s)
 	if (c->dir != CALL_OUT)
 		call_in_leg_gone(c, s);
 }
+
+bool call_is_number(const char *user)
+{
+	return *user && strspn(user, "+0123456789*#") == strlen(user);
+}

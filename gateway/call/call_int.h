@@ -145,6 +145,12 @@ struct cdr_rec;
 /* SDP preferences and the RTP port range from the config (alloc and reload). */
 void call_media_prefs(struct call_ctl *cc);
 int call_media_init(struct call *c, const struct sa *local);
+/* An RTP/RTCP port pair from the range on local's address and a negotiation at it (the
+ * call's, or a transfer's new leg's). */
+int call_media_open(struct call *c, const struct sa *local, struct sdp_neg *neg, int *rtp_fd,
+                    int *rtcp_fd);
+/* A user part that is a telephone number (digits, '+', '*', '#'), not a name. */
+bool call_is_number(const char *user);
 /* Starts or repoints the media channel after a negotiation or once the PRI call has
  * its B-channel; nothing without an engine, an audio stream or a PRI leg. */
 void call_media_sync(struct call *c);

@@ -74,7 +74,8 @@ void call_media_local_for(struct call *c, const char *target, struct sa *local)
 	close(fd);
 }
 
-int call_media_init(struct call *c, const struct sa *local)
+int call_media_open(struct call *c, const struct sa *local, struct sdp_neg *neg, int *rtp_fd,
+                    int *rtcp_fd)
 {
 	const struct cfg_media *m = &c->cc->cfg.cfg->media;
 	struct rtp_socks ss;
@@ -85,14 +86,21 @@ int call_media_init(struct call *c, const struct sa *local)
 		     c->cc->ports.max, strerror(err));
 		return err;
 	}
-	c->rtp_fd = ss.rtp_fd;
-	c->rtcp_fd = ss.rtcp_fd;
-	sdp_neg_init(&c->neg, &c->cc->prefs, &ss.laddr, NULL, loop_clock_ms());
-	c->neg.ctx = c->ctx;
-	if (!c->cc->engine)
-		LOGN(c->ctx, "media: SDP at port %u, but no media engine: no audio",
-		     sa_port(&ss.laddr));
+	*rtp_fd = ss.rtp_fd;
+	*rtcp_fd = ss.rtcp_fd;
+	sdp_neg_init(neg, &c->cc->prefs, &ss.laddr, NULL, loop_clock_ms());
+	neg->ctx = c->ctx;
 	return 0;
+}
+
+int call_media_init(struct call *c, const struct sa *local)
+{
+	int err = call_media_open(c, local, &c->neg, &c->rtp_fd, &c->rtcp_fd);
+
+	if (!err && !c->cc->engine)
+		LOGN(c->ctx, "media: SDP at port %u, but no media engine: no audio",
+		     sa_port(&c->neg.local));
+	return err;
 }
 
 uint16_t call_media_answer(struct call *c, struct pl offer)

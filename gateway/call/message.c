@@ -100,7 +100,7 @@ static void on_message(struct sip_ua *ua, struct sip_tsx *stx, const struct sip_
 	}
 	pl_strcpy(msg->ruri.user, user, sizeof(user));
 	if (!cfg_user_find(cc->cfg.cfg, user)) {
-		bool number = strspn(user, "+0123456789") == strlen(user);
+		bool number = call_is_number(user);
 
 		LOGN(ctx, "MESSAGE to %s: %s", user, number ? "no SMS to the PSTN" : "no such user");
 		sip_ua_reply(ua, stx, number ? 488 : 404, NULL, NULL, NULL, NULL, 0);

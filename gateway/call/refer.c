@@ -234,7 +234,7 @@ static int xfer_target(struct call *c, const struct sip_refer_to *rt, char *rout
 		if (cfg_user_find(c->cc->cfg.cfg, user))
 			return call_user_contact(c->cc, user, c->xfer->target,
 			                         sizeof(c->xfer->target), route, rsize);
-		if (strspn(user, "+0123456789*#") == strlen(user))
+		if (call_is_number(user))
 			return EPROTONOSUPPORT; /* a number: the PSTN */
 	}
 	if (u->whole.l >= sizeof(c->xfer->target))
@@ -253,19 +253,11 @@ static struct call *call_of(struct call_ctl *cc, const struct sip_sess *sess)
 
 static int xfer_start(struct call *c, struct call_xfer *x, const char *route)
 {
-	const struct cfg_media *m = &c->cc->cfg.cfg->media;
 	char from[160], hdrs[512], to[272];
-	struct rtp_socks ss;
-	struct sa local = c->neg.local;
-	int err;
+	int err = call_media_open(c, &c->neg.local, &x->neg, &x->rtp_fd, &x->rtcp_fd);
 
-	err = rtp_socks_open(&ss, &c->cc->ports, &local, m->dscp < 0 ? 0 : (uint8_t)m->dscp);
 	if (err)
 		return err;
-	x->rtp_fd = ss.rtp_fd;
-	x->rtcp_fd = ss.rtcp_fd;
-	sdp_neg_init(&x->neg, &c->cc->prefs, &ss.laddr, NULL, loop_clock_ms());
-	x->neg.ctx = c->ctx;
 	if ((err = sdp_neg_offer(&x->neg, x->sdp, sizeof(x->sdp), &x->sdp_len)))
 		return err;
 	call_pstn_identity(c, c->dir == CALL_OUT ? &c->called : &c->calling, from, sizeof(from),
