@@ -234,6 +234,15 @@ int sdp_neg_answer(struct sdp_neg *n, const struct sdp_session *offer, char *buf
 
 	if (n->state == SDP_NEG_OFFER_SENT)
 		return EPROTO;
+	/* Every m-line is kept for our re-offers (RFC 3264 §8): one whose media, proto or
+	 * format would not fit would come back cut, i.e. wrong (found by fuzz_sdp). */
+	for (unsigned i = 0; i < offer->nmedia; i++) {
+		const struct sdp_media *m = &offer->media[i];
+
+		if (m->media.l >= sizeof(n->mline[0].media) ||
+		    m->proto.l >= sizeof(n->mline[0].proto) || m->fmt[0].l >= sizeof(n->mline[0].fmt))
+			return E2BIG;
+	}
 	for (unsigned i = 0; i < offer->nmedia && pl.audio < 0; i++) {
 		pl.savp = false;
 		try_audio(n, &offer->media[i], i, &pl);

@@ -352,7 +352,8 @@ int sdp_neg_offer(struct sdp_neg *n, char *buf, size_t size, size_t *lenp);
  * Answers a received offer: one m-line per offered m-line; the first usable
  * audio stream is accepted (codec by our preference, the offerer's payload
  * type numbers, telephone-event at the codec's rate, direction per RFC 3264
- * §6.1), everything else gets port 0. Returns 0, EMEDIUMTYPE (nothing usable:
+ * §6.1), everything else gets port 0. Returns 0, E2BIG (an m-line whose media, proto or
+ * format is too long to keep for re-offers: 488), EMEDIUMTYPE (nothing usable:
  * 488, and the previous result stays), EPROTO (our own offer is pending:
  * glare, 491), ENOSPC, EIO.
  */

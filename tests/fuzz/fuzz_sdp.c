@@ -93,7 +93,7 @@ static void answer(enum sdp_srtp policy, const char *laddr)
 		    (sdp_parse(&s3, pl_make(ans, len)) || s3.nmedia != s1.nmedia ||
 		     sdp_media_dir(&s3, &s3.media[r->mline]) & SDP_RECVONLY))
 			abort();
-	} else if (err != EMEDIUMTYPE && err != ENOSPC) {
+	} else if (err != EMEDIUMTYPE && err != ENOSPC && err != E2BIG) {
 		abort();
 	}
 	/* the input as the answer to our offer */
