@@ -12,7 +12,8 @@
 #include "media/rtp/rtp.h"
 #include "tdm/span/span.h"
 
-#define MW_RX_BATCH 4 /* datagrams drained per channel per tick (one recvmmsg) */
+#define MW_RX_MAX   8 /* most datagrams read from one channel in one tick */
+#define MW_RX_PROBE 4 /* every this many ticks a channel is read until its socket is empty */
 #define MW_TX_BATCH (1 + TE_TX_MAXPKT)
 
 enum mcmd_type {
@@ -63,10 +64,8 @@ struct media_worker {
 	/* statistics: written by the worker, read racily by signalling */
 	_Atomic uint64_t ticks, busy_ns, max_tick_ns, cmds, ev_drop;
 	/* scratch for one channel at a time */
-	struct mmsghdr rxm[MW_RX_BATCH];
-	struct iovec rxv[MW_RX_BATCH];
-	struct sa rxfrom[MW_RX_BATCH];
-	uint8_t rxbuf[MW_RX_BATCH][RTP_BUF_SIZE];
+	struct sa rxfrom;
+	uint8_t rxbuf[RTP_BUF_SIZE];
 	struct mmsghdr txm[MW_TX_BATCH];
 	struct iovec txv[MW_TX_BATCH];
 	uint8_t txbuf[MW_TX_BATCH][RTP_BUF_SIZE];
@@ -86,6 +85,14 @@ struct media_chan {
 	uint32_t ts_samples;
 	bool marker;
 	bool rtcp_listen;
+	/* the connected twin of p.rtp_fd (rtp_sock_twin), -1: none; p.rtp_fd is then
+	 * on the worker's loop for datagrams from anyone else (a NAT's new address) */
+	int twin_fd;
+	struct sa twin_peer;
+	bool twin_fail; /* connecting it to twin_peer failed: sendto on p.rtp_fd */
+	bool rtp_listen;
+	bool rx_drain; /* read until empty next tick (an underrun, or more than MW_RX_MAX) */
+	uint8_t rx_want; /* audio packets per tick, from the last one's length (ptime) */
 	struct media_chan_stats st;
 	struct rtp_srtp srtp;
 	struct codec_g722 g722;

@@ -20,6 +20,7 @@
 #include "core/spsc.h"
 
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -75,64 +76,92 @@ static void rx_rtcp(struct media_chan *c, uint8_t *buf, size_t len, uint64_t now
 		c->st.rtcp_rx++;
 }
 
-static void rx_one(struct media_chan *c, uint8_t *buf, size_t len, const struct sa *from,
+/* True if the packet was audio for the jitter buffer. */
+static bool rx_one(struct media_chan *c, uint8_t *buf, size_t len, const struct sa *from,
                    uint64_t now_us)
 {
 	struct rtp_hdr h;
 
 	if (rtp_is_rtcp(buf, len)) {
 		rx_rtcp(c, buf, len, now_us);
-		return;
+		return false;
 	}
 	if (c->srtp.on && rtp_srtp_unprotect(&c->srtp, buf, &len)) {
 		c->st.rx_bad++;
-		return;
+		return false;
 	}
 	switch (rtp_sess_rx(&c->rtp, buf, len, from, now_us, &h)) {
 	case RTP_RX_OK:
 		break;
 	case RTP_RX_PROBATION: /* A.1: a new source's first packet is not yet valid */
 		c->st.rx_probation++;
-		return;
+		return false;
 	default:
 		c->st.rx_bad++;
-		return;
+		return false;
 	}
 	if (h.pt == c->p.rx_pt) {
 		c->st.rtp_rx++;
 		(void)jb_put(&c->jb, h.ssrc, h.seq, h.ts, h.payload, h.payload_len);
-	} else if (c->p.te && h.pt == c->p.te_rx_pt) {
+		/* G.711 and G.722 both carry one byte per 8 kHz timestamp unit */
+		if (h.payload_len) {
+			size_t want = (DSP_BLOCK + h.payload_len - 1) / h.payload_len;
+
+			c->rx_want = (uint8_t)(want < MW_RX_MAX ? want : MW_RX_MAX);
+		}
+		return true;
+	}
+	if (c->p.te && h.pt == c->p.te_rx_pt) {
 		c->st.te_rx++;
 		(void)dsp_chan_te_packet(&c->dsp, h.payload, h.payload_len, h.ts, h.marker);
 	} else {
 		c->st.rx_bad++;
 	}
+	return false;
 }
 
+/*
+ * Reads this tick's packets. A socket found empty costs a system call as dear as
+ * one that returns a packet, so a channel in step (rx_want audio packets a tick:
+ * one at 20 ms ptime, two at 10 ms) is read for exactly that many, and read until
+ * empty only on every MW_RX_PROBE-th tick and on the tick after an underrun (a
+ * packet that was not there yet, a burst after a network stall: all of it reaches
+ * the jitter buffer one tick later). Telephone-events and RTCP do not count
+ * towards rx_want, so an RFC 4733 end burst is read with the audio.
+ */
 static void rx_drain(struct media_worker *w, struct media_chan *c, uint64_t now_us)
 {
-	int n;
+	bool drain = c->rx_drain || !c->rx_want || c->st.ticks % MW_RX_PROBE == 0;
+	unsigned audio = 0, n;
+	struct sa *from = &w->rxfrom;
 
-	for (int i = 0; i < MW_RX_BATCH; i++) {
-		w->rxm[i].msg_hdr.msg_namelen = sizeof(w->rxfrom[i].u);
-		w->rxm[i].msg_hdr.msg_flags = 0;
-	}
-	n = recvmmsg(c->p.rtp_fd, w->rxm, MW_RX_BATCH, MSG_DONTWAIT, NULL);
-	for (int i = 0; i < n; i++) {
-		if (w->rxm[i].msg_hdr.msg_flags & MSG_TRUNC) {
+	for (n = 0; n < MW_RX_MAX && (drain || audio < c->rx_want); n++) {
+		ssize_t len;
+
+		from->len = sizeof(from->u);
+		len = recvfrom(c->twin_fd >= 0 ? c->twin_fd : c->p.rtp_fd, w->rxbuf, RTP_MTU, MSG_DONTWAIT | MSG_TRUNC, &from->u.sa,
+		               &from->len);
+		if (len < 0) {
+			/* empty: drained, or an underrun (drain next tick); an idle stream
+			 * (hold, silence suppression) stays in drain mode at one read a tick */
+			c->rx_drain = drain ? n == 0 : true;
+			return;
+		}
+		if ((size_t)len > RTP_MTU) {
 			c->st.rx_bad++;
 			continue;
 		}
-		w->rxfrom[i].len = w->rxm[i].msg_hdr.msg_namelen;
-		rx_one(c, w->rxbuf[i], w->rxm[i].msg_len, &w->rxfrom[i], now_us);
+		audio += rx_one(c, w->rxbuf, (size_t)len, from, now_us);
 	}
+	/* MW_RX_MAX read and more may wait: keep draining */
+	c->rx_drain = n == MW_RX_MAX;
 }
 
 static void rtcp_fd_h(int fd, unsigned events, void *arg)
 {
 	struct media_chan *c = arg;
 	uint64_t now_us = now_ns() / 1000u;
-	uint8_t *buf = c->w->rxbuf[0];
+	uint8_t *buf = c->w->rxbuf;
 
 	(void)events;
 	for (int i = 0; i < 16; i++) {
@@ -145,6 +174,30 @@ static void rtcp_fd_h(int fd, unsigned events, void *arg)
 			continue;
 		}
 		rx_rtcp(c, buf, (size_t)n, now_us);
+	}
+}
+
+/* The bound socket of a channel with a twin: datagrams not from the twin's peer. */
+static void rtp_fd_h(int fd, unsigned events, void *arg)
+{
+	struct media_chan *c = arg;
+	uint64_t now_us = now_ns() / 1000u;
+	struct sa *from = &c->w->rxfrom;
+
+	(void)events;
+	for (int i = 0; i < 16; i++) {
+		ssize_t n;
+
+		from->len = sizeof(from->u);
+		n = recvfrom(fd, c->w->rxbuf, RTP_MTU, MSG_DONTWAIT | MSG_TRUNC, &from->u.sa,
+		             &from->len);
+		if (n < 0)
+			return;
+		if ((size_t)n > RTP_MTU) {
+			c->st.rx_bad++;
+			continue;
+		}
+		(void)rx_one(c, c->w->rxbuf, (size_t)n, from, now_us);
 	}
 }
 
@@ -168,24 +221,46 @@ static bool tx_build(struct media_worker *w, struct media_chan *c, unsigned i, u
 	return true;
 }
 
+/* The twin is connected to dst (re-connected after a latch move or a re-INVITE). */
+static bool twin_for(struct media_chan *c, const struct sa *dst)
+{
+	if (c->twin_fd < 0)
+		return false;
+	if (likely(sa_eq(dst, &c->twin_peer)))
+		return !c->twin_fail;
+	/* a failed connect leaves the twin on its old peer; tried again for the next dst */
+	c->twin_fail = rtp_sock_twin_peer(c->twin_fd, dst) != 0;
+	c->twin_peer = *dst;
+	return !c->twin_fail;
+}
+
 static void tx_send(struct media_worker *w, struct media_chan *c, unsigned n)
 {
 	const struct sa *dst = rtp_sess_remote(&c->rtp);
-	int r;
+	bool twin;
+	int fd, r;
 
 	/* p.remote unset: the SDP says not to send (hold); a latched address is not a
 	 * reason to send then */
 	if (!n || !sa_isset(dst) || !sa_isset(&c->p.remote))
 		return;
+	twin = twin_for(c, dst);
+	fd = twin ? c->twin_fd : c->p.rtp_fd;
 	for (unsigned i = 0; i < n; i++) {
-		w->txm[i].msg_hdr.msg_name = (void *)&dst->u.sa;
-		w->txm[i].msg_hdr.msg_namelen = dst->len;
+		w->txm[i].msg_hdr.msg_name = twin ? NULL : (void *)&dst->u.sa;
+		w->txm[i].msg_hdr.msg_namelen = twin ? 0 : dst->len;
 	}
-	r = n == 1 ? (sendto(c->p.rtp_fd, w->txv[0].iov_base, w->txv[0].iov_len,
-	                     MSG_DONTWAIT | MSG_NOSIGNAL, &dst->u.sa, dst->len) < 0
-	                  ? -1
-	                  : 1)
-	           : sendmmsg(c->p.rtp_fd, w->txm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n > 1)
+		r = sendmmsg(fd, w->txm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	else if (twin)
+		r = send(fd, w->txv[0].iov_base, w->txv[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0
+		        ? -1
+		        : 1;
+	else
+		r = sendto(fd, w->txv[0].iov_base, w->txv[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL,
+		           &dst->u.sa, dst->len) < 0
+		        ? -1
+		        : 1;
 	if (r < (int)n)
 		c->st.tx_err += n - (unsigned)(r < 0 ? 0 : r);
 }
@@ -294,18 +369,28 @@ static void chan_tick(struct media_worker *w, struct media_chan *c, struct span 
 	}
 }
 
+static void prefetch_range(const void *p, size_t len)
+{
+	for (size_t off = 0; off < len; off += 64)
+		__builtin_prefetch((const char *)p + off);
+}
+
+/*
+ * Every cache line a plain channel's tick touches (~4.5 KB of its ~26 KB: the
+ * parameters, RTP state without its buffers, the jitter buffer's header, PLC and
+ * two slots, the DSP state without the echo canceller's). Three thousand
+ * channels do not fit in any cache, and without this each tick waited on memory
+ * at every step.
+ */
 static void prefetch_chan(const struct media_chan *c)
 {
-	__builtin_prefetch(&c->p);
-	__builtin_prefetch(&c->rtp);
-	__builtin_prefetch(&c->rtp.src);
-	__builtin_prefetch(&c->jb);
-	__builtin_prefetch(&c->jb.st);
-	__builtin_prefetch(&c->dsp.det);
-	__builtin_prefetch(&c->dsp.det.rx);
-	__builtin_prefetch(&c->dsp.gen);
-	__builtin_prefetch(&c->dsp.rx);
-	__builtin_prefetch(&c->dsp.tx);
+	prefetch_range(&c->p, offsetof(struct media_chan, srtp) - offsetof(struct media_chan, p));
+	prefetch_range(&c->rtp, offsetof(struct rtp_sess, rx_buf));
+	jb_prefetch(&c->jb);
+	prefetch_range(&c->dsp, offsetof(struct dsp_chan, ec));
+	prefetch_range(&c->dsp.own, sizeof(c->dsp) - offsetof(struct dsp_chan, own));
+	if (c->dsp.ec_on)
+		prefetch_range(&c->dsp.ec, sizeof(c->dsp.ec));
 }
 
 void mworker_span_tick(struct span *sp, uint32_t tick, void *arg)
@@ -390,7 +475,9 @@ static void chan_stop(struct media_worker *w, struct media_chan *c)
 	}
 	if (c->rtcp_listen)
 		loop_fd_forget(w->loop, c->p.rtcp_fd);
-	c->rtcp_listen = false;
+	if (c->rtp_listen)
+		loop_fd_forget(w->loop, c->p.rtp_fd);
+	c->rtcp_listen = c->rtp_listen = false;
 	chan_fill_stats(c);
 	for (pp = &w->pending; *pp; pp = &(*pp)->wnext)
 		;
@@ -412,6 +499,8 @@ static void chan_begin(struct media_worker *w, struct media_chan *c)
 	ws->nactive++;
 	if (c->p.rtcp_fd >= 0)
 		c->rtcp_listen = !loop_fd_listen(w->loop, c->p.rtcp_fd, LOOP_READ, rtcp_fd_h, c);
+	if (c->twin_fd >= 0)
+		c->rtp_listen = !loop_fd_listen(w->loop, c->p.rtp_fd, LOOP_READ, rtp_fd_h, c);
 	LOGD(c->ctx, "media: started on worker %u", w->idx);
 }
 
@@ -557,13 +646,6 @@ int mworker_init(struct media_worker *w, struct media_engine *e, unsigned idx, u
 	if (err)
 		return err;
 	loop_set_wake_handler(w->loop, quit_h, w);
-	for (unsigned i = 0; i < MW_RX_BATCH; i++) {
-		w->rxv[i].iov_base = w->rxbuf[i];
-		w->rxv[i].iov_len = RTP_MTU;
-		w->rxm[i].msg_hdr.msg_iov = &w->rxv[i];
-		w->rxm[i].msg_hdr.msg_iovlen = 1;
-		w->rxm[i].msg_hdr.msg_name = &w->rxfrom[i].u;
-	}
 	return 0;
 }
 

@@ -98,6 +98,20 @@ struct jb {
 	struct jb_slot slot[JB_SLOTS];
 };
 
+/* The cache lines the next put and pull will touch (header, PLC, the slots at both
+ * ends), so a worker can fetch them for the next channel while this one runs. */
+static inline void jb_prefetch(const struct jb *jb)
+{
+	for (size_t off = 0; off < offsetof(struct jb, slot); off += 64)
+		__builtin_prefetch((const char *)jb + off);
+	__builtin_prefetch(&jb->slot[jb->play_frame % JB_SLOTS]);
+	__builtin_prefetch(jb->slot[jb->play_frame % JB_SLOTS].data + 64);
+	__builtin_prefetch(jb->slot[jb->play_frame % JB_SLOTS].data + 128);
+	__builtin_prefetch(&jb->slot[jb->max_frame % JB_SLOTS]);
+	__builtin_prefetch(jb->slot[jb->max_frame % JB_SLOTS].data + 64);
+	__builtin_prefetch(jb->slot[jb->max_frame % JB_SLOTS].data + 128);
+}
+
 /* 0 or EINVAL (min > max, or max beyond the buffer). */
 int jb_init(struct jb *jb, const struct jb_cfg *cfg);
 /* Forgets the stream (keeps configuration and statistics). */

@@ -317,5 +317,15 @@ int rtp_socks_open(struct rtp_socks *ss, struct rtp_ports *p, const struct sa *l
 void rtp_socks_close(struct rtp_socks *ss);
 /* IP_TOS (IPv4) or IPV6_TCLASS (IPv6, plus IP_TOS for mapped IPv4). */
 int rtp_sock_set_dscp(int fd, int af, uint8_t dscp);
+/*
+ * A connected twin of the bound UDP socket fd: same local address and port, same
+ * marking, connected to peer. The kernel then gives the twin the peer's datagrams
+ * and fd everyone else's (a connected socket is the better match), and a send on
+ * the twin skips the route lookup of an unconnected sendto. SO_REUSEPORT is set
+ * on fd only after its bind and on the twin, so a plain bind (rtp_socks_open's)
+ * still finds the port taken. rtp_sock_twin_peer() re-connects it (another peer).
+ */
+int rtp_sock_twin(int fd, const struct sa *peer, int *twinp);
+int rtp_sock_twin_peer(int twin, const struct sa *peer);
 
 #endif

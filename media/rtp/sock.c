@@ -93,6 +93,53 @@ int rtp_socks_open(struct rtp_socks *ss, struct rtp_ports *p, const struct sa *l
 	return EADDRINUSE;
 }
 
+int rtp_sock_twin(int fd, const struct sa *peer, int *twinp)
+{
+	struct sa local;
+	int on = 1, tos = 0, v6only = 0, twin, err;
+	socklen_t len = sizeof(tos);
+
+	local.len = sizeof(local.u);
+	if (getsockname(fd, &local.u.sa, &local.len))
+		return errno;
+	if (sa_af(&local) != AF_INET && sa_af(&local) != AF_INET6)
+		return EINVAL;
+	if (sa_af(&local) == AF_INET6) {
+		(void)getsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, &len);
+		len = sizeof(v6only);
+		(void)getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len);
+	} else {
+		(void)getsockopt(fd, IPPROTO_IP, IP_TOS, &tos, &len);
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)))
+		return errno;
+	twin = socket(sa_af(&local), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (twin < 0)
+		return errno;
+	if (setsockopt(twin, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) ||
+	    (sa_af(&local) == AF_INET6 &&
+	     setsockopt(twin, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only))) ||
+	    bind(twin, &local.u.sa, local.len)) {
+		err = errno;
+		goto out;
+	}
+	err = rtp_sock_set_dscp(twin, sa_af(&local), (uint8_t)(tos >> 2));
+	if (!err)
+		err = rtp_sock_twin_peer(twin, peer);
+	if (!err) {
+		*twinp = twin;
+		return 0;
+	}
+out:
+	close(twin);
+	return err;
+}
+
+int rtp_sock_twin_peer(int twin, const struct sa *peer)
+{
+	return connect(twin, &peer->u.sa, peer->len) ? errno : 0;
+}
+
 void rtp_socks_close(struct rtp_socks *ss)
 {
 	if (ss->rtp_fd >= 0)

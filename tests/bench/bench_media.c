@@ -27,7 +27,9 @@
  * second of one channel's audio, measured alone.
  *
  * Environment: BENCH_SCALE divides the trial length (default 2.5 s measured);
- * BENCH_MEDIA_MAX caps N (default 6000).
+ * BENCH_MEDIA_MAX caps N (default 6000); BENCH_MEDIA_AT=N runs only the engine and
+ * the floor at N, alternately, BENCH_MEDIA_REPEAT times (default 3), and prints no
+ * RESULT (for comparing two builds, or for perf).
  */
 #include <errno.h>
 #include <math.h>
@@ -53,6 +55,7 @@
 #include "media/codec/codec.h"
 #include "media/dsp/dsp.h"
 #include "media/engine/engine.h"
+#include "media/engine/engine_int.h"
 #include "media/rtp/rtp.h"
 #include "tdm/virtual/virtual.h"
 
@@ -368,7 +371,7 @@ static void *gen_main(void *arg)
 /* ---- the floor worker: same sockets, same spans, no media processing ---- */
 
 struct floor_chan {
-	int fd;
+	int fd, twin; /* twin: connected to the generator (rtp_sock_twin), as the engine's */
 	unsigned ts;
 };
 
@@ -389,10 +392,8 @@ struct floor {
 	bool epoll_rx; /* read each socket when epoll says so, instead of draining per tick */
 	_Atomic uint64_t busy_ns;
 	_Atomic uint64_t cpu_ns; /* thread CPU time, sampled at each tick */
-	struct mmsghdr rxm[4];
-	struct iovec rxv[4];
-	struct sa from[4];
-	uint8_t rxbuf[4][RTP_BUF_SIZE];
+	struct sa from;
+	uint8_t rxbuf[RTP_BUF_SIZE];
 	uint8_t pkt[PKT_LEN];
 };
 
@@ -403,20 +404,21 @@ static void floor_tick(struct span *sp, uint32_t tick, void *arg)
 	uint64_t t0 = ns_now();
 	uint8_t blk[SPAN_BLOCK];
 
-	(void)tick;
 	for (unsigned i = 0; i < fs->n; i++) {
 		struct floor_chan *c = &fs->ch[i];
 
-		for (int j = 0; j < 4; j++) {
-			f->rxm[j].msg_hdr.msg_namelen = sizeof(f->from[j].u);
-			f->rxm[j].msg_hdr.msg_flags = 0;
+		/* the engine's reads in step: one datagram a tick, and on every
+		 * MW_RX_PROBE-th tick until the socket is empty */
+		for (unsigned j = 0; !f->epoll_rx && j < MW_RX_MAX; j++) {
+			f->from.len = sizeof(f->from.u);
+			if (recvfrom(c->twin, f->rxbuf, RTP_MTU, MSG_DONTWAIT | MSG_TRUNC,
+			             &f->from.u.sa, &f->from.len) < 0 ||
+			    tick % MW_RX_PROBE)
+				break;
 		}
-		if (!f->epoll_rx)
-			(void)recvmmsg(c->fd, f->rxm, 4, MSG_DONTWAIT, NULL);
-		(void)span_bchan_write(sp, c->ts, f->rxbuf[0] + RTP_HDR_SIZE);
+		(void)span_bchan_write(sp, c->ts, f->rxbuf + RTP_HDR_SIZE);
 		(void)span_bchan_read(sp, c->ts, blk);
-		(void)sendto(c->fd, f->pkt, PKT_LEN, MSG_DONTWAIT | MSG_NOSIGNAL, &f->dst.u.sa,
-		             f->dst.len);
+		(void)send(c->twin, f->pkt, PKT_LEN, MSG_DONTWAIT | MSG_NOSIGNAL);
 	}
 	atomic_fetch_add(&f->busy_ns, ns_now() - t0);
 	{
@@ -433,7 +435,7 @@ static void floor_rx_h(int fd, unsigned events, void *arg)
 	struct floor *f = arg;
 
 	(void)events;
-	(void)recv(fd, f->rxbuf[0], RTP_MTU, MSG_DONTWAIT);
+	(void)recv(fd, f->rxbuf, RTP_MTU, MSG_DONTWAIT);
 }
 
 static void floor_quit(void *arg)
@@ -620,23 +622,21 @@ static int trial_floor(unsigned n, unsigned trial, struct result *r)
 		err = ENOMEM;
 	if (!err)
 		err = make_spans(sps, g.nspans, trial, f->loop);
-	for (unsigned i = 0; i < 4; i++) {
-		f->rxv[i].iov_base = f->rxbuf[i];
-		f->rxv[i].iov_len = RTP_MTU;
-		f->rxm[i].msg_hdr.msg_iov = &f->rxv[i];
-		f->rxm[i].msg_hdr.msg_iovlen = 1;
-		f->rxm[i].msg_hdr.msg_name = &f->from[i].u;
-	}
 	for (unsigned i = 0; !err && i < n; i++) {
 		struct floor_span *fs = &f->spans[i / BCH_PER_SPAN];
 		int fd = udp_bind(&g.chan_sa[i]);
 
+		int twin = -1;
+
 		if (fd < 0)
 			err = errno;
+		else if ((err = rtp_sock_twin(fd, &g.sa, &twin)))
+			close(fd);
 		else
-			fs->ch[fs->n++] = (struct floor_chan){fd, slot_ts(i)};
-		if (!err && g_floor_epoll)
-			err = loop_fd_listen(f->loop, fd, LOOP_READ, floor_rx_h, f);
+			fs->ch[fs->n++] = (struct floor_chan){fd, twin, slot_ts(i)};
+		/* the bound socket waits on epoll for strangers, as the engine's does */
+		if (!err)
+			err = loop_fd_listen(f->loop, g_floor_epoll ? twin : fd, LOOP_READ, floor_rx_h, f);
 	}
 	if (!err) {
 		f->nspans = g.nspans;
@@ -666,8 +666,10 @@ static int trial_floor(unsigned n, unsigned trial, struct result *r)
 		pthread_join(f->th, NULL);
 	}
 	for (unsigned s = 0; f->spans && s < g.nspans; s++)
-		for (unsigned i = 0; i < f->spans[s].n; i++)
+		for (unsigned i = 0; i < f->spans[s].n; i++) {
 			close(f->spans[s].ch[i].fd);
+			close(f->spans[s].ch[i].twin);
+		}
 	for (unsigned s = 0; sps && s < g.nspans; s++)
 		mem_deref(sps[s]);
 	free(sps);
@@ -791,6 +793,22 @@ int main(void)
 		getrlimit(RLIMIT_NOFILE, &rl);
 		if (max > rl.rlim_cur / 2)
 			max = (unsigned)(rl.rlim_cur / 2);
+	}
+	if (getenv("BENCH_MEDIA_AT")) {
+		unsigned at_n = (unsigned)strtoul(getenv("BENCH_MEDIA_AT"), NULL, 10);
+		const char *rp = getenv("BENCH_MEDIA_REPEAT");
+		unsigned reps = rp ? (unsigned)strtoul(rp, NULL, 10) : 3;
+		double se = 0, sf = 0;
+
+		for (unsigned k = 0; k < reps; k++) {
+			run_trial("engine", trial_engine, at_n, &eng);
+			run_trial("floor", trial_floor, at_n, &at);
+			se += eng.busy_us_per_chan_tick;
+			sf += at.busy_us_per_chan_tick;
+		}
+		printf("mean at N=%u: engine %.2f us, floor %.2f us per channel per tick (ratio %.2f)\n",
+		       at_n, se / reps, sf / reps, sf > 0 ? se / sf : 0);
+		return 0;
 	}
 	printf("bench_media: one worker; %.1f s per trial after %.1f s warm-up; G.711 A-law, "
 	       "jitter buffer, DTMF detection + RFC 4733, RTCP on, EC off\n",

@@ -600,6 +600,54 @@ static void test_repoint(void **state)
 	close(fd2);
 }
 
+/*
+ * Symmetric RTP with the connected twin socket: the phone's packets come from
+ * another address than its SDP said (a NAT). They reach the engine through the
+ * bound socket (the twin only takes the SDP address's), the latch moves, the
+ * twin is re-connected and the audio goes back to where it came from, both
+ * ways. Then the SDP address sends again and takes the latch back.
+ */
+static void test_nat_latch(void **state)
+{
+	struct fx *f = *state;
+	struct media_chan_stats st;
+	struct sa nat_sa;
+	int sdp_fd, nat_fd = udp_local(&nat_sa);
+	double freq, rms;
+	uint8_t buf[512];
+	unsigned stray = 0, before;
+
+	chan_open(f, 0);
+	sdp_fd = f->peer;
+	f->peer = nat_fd; /* the test now sends and reads here */
+	f->ts_freq = 1000;
+	f->rtp_on = true;
+	f->rtp_freq = 1000;
+	run_ticks(f, 40);
+	assert_true(f->rtp_pkts >= 25);
+	measure(f->rtp_rx, f->rtp_n, 800, &freq, &rms);
+	print_message("behind the NAT: timeslot -> RTP %.1f Hz rms %.0f, %u packets\n", freq, rms,
+	              f->rtp_pkts);
+	assert_true(fabs(freq - 1000) < 20);
+	measure(f->tdm_rx, f->tdm_n, 800, &freq, &rms);
+	assert_true(fabs(freq - 1000) < 20);
+	assert_true(rms > 4000);
+	while (recv(sdp_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		stray++;
+	/* before the first packet came back, the engine sent to the SDP address */
+	assert_true(stray <= 5);
+
+	/* the SDP address speaks: it takes the latch at once */
+	f->peer = sdp_fd;
+	before = f->rtp_pkts;
+	run_ticks(f, 20);
+	assert_true(f->rtp_pkts - before >= 15);
+	stop_chan(f, &st);
+	assert_int_equal(st.tx_err, 0);
+	assert_int_equal(st.rx_bad, 0);
+	close(nat_fd);
+}
+
 /* Nothing is allocated on the media thread while channels run: audio both ways, an
  * RFC 4733 digit in, an in-band digit out. */
 static void test_no_alloc_per_block(void **state)
@@ -784,6 +832,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_commands, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_srtp_tone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_repoint, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nat_latch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_te_keeps_inband, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_alloc_per_block, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pri_and_audio, setup, teardown),

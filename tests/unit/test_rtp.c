@@ -782,6 +782,72 @@ static void test_sockets(void **state)
 	(void)lo6;
 }
 
+static int udp_any(struct sa *sa)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	sa_set_str(sa, "127.0.0.1", 0);
+	assert_int_equal(bind(fd, &sa->u.sa, sa->len), 0);
+	sa->len = sizeof(sa->u);
+	assert_int_equal(getsockname(fd, &sa->u.sa, &sa->len), 0);
+	return fd;
+}
+
+/* The connected twin: the peer's datagrams reach it, anyone else's the bound socket;
+ * it sends from the same port, keeps the marking, follows a new peer, and the
+ * port stays taken for rtp_socks_open's plain binds. */
+static void test_socket_twin(void **state)
+{
+	struct rtp_ports ports;
+	struct rtp_socks s, s2;
+	struct sa lo, peer_sa, other_sa, from;
+	uint16_t base = (uint16_t)(43000 + (getpid() % 2000) * 4);
+	int peer = udp_any(&peer_sa), other = udp_any(&other_sa), twin = -1, tos = 0;
+	socklen_t tl = sizeof(tos);
+	char buf[16];
+
+	(void)state;
+	sa_set_str(&lo, "127.0.0.1", 0);
+	assert_int_equal(rtp_ports_init(&ports, base, (uint16_t)(base + 1)), 0);
+	assert_int_equal(rtp_socks_open(&s, &ports, &lo, RTP_DSCP_EF), 0);
+	assert_int_equal(rtp_sock_twin(s.rtp_fd, &peer_sa, &twin), 0);
+	assert_int_equal(getsockopt(twin, IPPROTO_IP, IP_TOS, &tos, &tl), 0);
+	assert_int_equal(tos, RTP_DSCP_EF << 2);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(sendto(peer, "p", 1, 0, &s.laddr.u.sa, s.laddr.len), 1);
+		assert_int_equal(sendto(other, "o", 1, 0, &s.laddr.u.sa, s.laddr.len), 1);
+	}
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(recv(twin, buf, sizeof(buf), 0), 1);
+		assert_int_equal(buf[0], 'p');
+		assert_int_equal(recv(s.rtp_fd, buf, sizeof(buf), 0), 1);
+		assert_int_equal(buf[0], 'o');
+	}
+	assert_true(recv(twin, buf, sizeof(buf), MSG_DONTWAIT) < 0);
+	assert_true(recv(s.rtp_fd, buf, sizeof(buf), MSG_DONTWAIT) < 0);
+	/* sends from the RTP port */
+	assert_int_equal(send(twin, "t", 1, 0), 1);
+	from.len = sizeof(from.u);
+	assert_int_equal(recvfrom(peer, buf, sizeof(buf), 0, &from.u.sa, &from.len), 1);
+	assert_true(sa_eq(&from, &s.laddr));
+	/* another peer */
+	assert_int_equal(rtp_sock_twin_peer(twin, &other_sa), 0);
+	assert_int_equal(sendto(other, "o", 1, 0, &s.laddr.u.sa, s.laddr.len), 1);
+	assert_int_equal(sendto(peer, "p", 1, 0, &s.laddr.u.sa, s.laddr.len), 1);
+	assert_int_equal(recv(twin, buf, sizeof(buf), 0), 1);
+	assert_int_equal(buf[0], 'o');
+	assert_int_equal(recv(s.rtp_fd, buf, sizeof(buf), 0), 1);
+	assert_int_equal(buf[0], 'p');
+	/* the range has this one pair: still taken */
+	assert_int_equal(rtp_socks_open(&s2, &ports, &lo, 0), EADDRINUSE);
+	close(twin);
+	rtp_socks_close(&s);
+	assert_int_equal(rtp_socks_open(&s2, &ports, &lo, 0), 0);
+	rtp_socks_close(&s2);
+	close(peer);
+	close(other);
+}
+
 static void test_sockets_v6_and_io(void **state)
 {
 	struct rtp_ports ports;
@@ -953,6 +1019,7 @@ int main(void)
 	    cmocka_unit_test(test_srtp_mki),
 	    cmocka_unit_test(test_sdes_keys),
 	    cmocka_unit_test(test_sockets),
+	    cmocka_unit_test(test_socket_twin),
 	    cmocka_unit_test(test_sockets_v6_and_io),
 	    cmocka_unit_test(test_no_alloc_per_packet),
 	};
