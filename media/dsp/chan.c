@@ -2,6 +2,7 @@
  * One channel's DSP wired together: RFC 4733 / INFO -> tones towards the
  * PSTN; B-channel -> echo cancelling -> DTMF detection -> RFC 4733 / events.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -73,11 +74,16 @@ int dsp_chan_init(struct dsp_chan *c, const struct dsp_chan_cfg *cfg, dsp_chan_h
 		return EINVAL;
 	for (unsigned i = 0; i < ARRAY_SIZE(c->own); i++)
 		c->own[i].event = -1;
-	c->ec_on = !(cfg && cfg->ec_off);
-	if (c->ec_on) {
-		err = ec_init(&c->ec, cfg ? &cfg->ec : NULL);
-		if (err)
+	if (!(cfg && cfg->ec_off)) {
+		c->ec = calloc(1, sizeof(*c->ec));
+		if (!c->ec)
+			return ENOMEM;
+		err = ec_init(c->ec, cfg ? &cfg->ec : NULL);
+		if (err) {
+			free(c->ec);
+			c->ec = NULL;
 			return err;
+		}
 	}
 	te_rx_init(&c->rx, rx_h, c);
 	te_tx_init(&c->tx);
@@ -91,16 +97,18 @@ int dsp_chan_init(struct dsp_chan *c, const struct dsp_chan_cfg *cfg, dsp_chan_h
 
 void dsp_chan_release(struct dsp_chan *c)
 {
-	if (c->ec_on)
-		ec_release(&c->ec);
-	c->ec_on = false;
+	if (c->ec) {
+		ec_release(c->ec);
+		free(c->ec);
+	}
+	c->ec = NULL;
 	dtmf_det_release(&c->det);
 }
 
 /* Remembers a digit we play, for as long as its echo can come back. */
 static void note_own(struct dsp_chan *c, int ev)
 {
-	uint32_t tail = c->ec_on ? c->ec.tail : DSP_MS(64);
+	uint32_t tail = c->ec ? c->ec->tail : DSP_MS(64);
 
 	if (ev < 0)
 		return;
@@ -126,8 +134,8 @@ bool dsp_chan_from_pstn(struct dsp_chan *c, const int16_t rd[DSP_BLOCK], uint32_
 	const int16_t *in = rd;
 	bool mute;
 
-	if (c->ec_on && ec_enabled(&c->ec)) {
-		if (ec_block(&c->ec, rd, c->play, c->clean) == EC_EV_TONE) {
+	if (c->ec && ec_enabled(c->ec)) {
+		if (ec_block(c->ec, rd, c->play, c->clean) == EC_EV_TONE) {
 			dtmf_det_disable(&c->det);
 			if (c->h)
 				c->h(DSP_CHAN_FAX_TONE, -1, 0, c->arg);

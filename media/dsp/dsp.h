@@ -418,8 +418,7 @@ struct dsp_chan {
 	struct dtmf_gen gen;
 	struct dtmf_det det;
 	struct te_tx tx;
-	struct ec ec;
-	bool ec_on;
+	struct ec *ec; /* its own allocation, ~5 KB; NULL: no canceller on this channel */
 	dsp_chan_h *h;
 	void *arg;
 	uint32_t dig_start; /* samples at the detected digit's start */

@@ -94,11 +94,13 @@ struct media_chan {
 	bool rx_drain; /* read until empty next tick (an underrun, or more than MW_RX_MAX) */
 	uint8_t rx_want; /* audio packets per tick, from the last one's length (ptime) */
 	struct media_chan_stats st;
+	/* What every tick touches comes first and close together (prefetch_chan):
+	 * rtp, dsp and the jitter buffer's head, then its slots and G.722. */
 	struct rtp_srtp srtp;
-	struct codec_g722 g722;
 	struct rtp_sess rtp;
-	struct jb jb;
 	struct dsp_chan dsp;
+	struct jb jb;
+	struct codec_g722 g722;
 };
 
 struct media_engine {

@@ -318,8 +318,10 @@ static void rtcp_send(struct media_worker *w, struct media_chan *c, bool bye, ui
 
 /* ---- the tick ---- */
 
+static void prefetch_chan(const struct media_chan *c);
+
 static void chan_tick(struct media_worker *w, struct media_chan *c, struct span *sp,
-                      uint64_t now_us)
+                      const struct media_chan *next, uint64_t now_us)
 {
 	enum codec_law law = sp->conf.law == SPAN_ALAW ? CODEC_ALAW : CODEC_ULAW;
 	int16_t pcm[DSP_BLOCK], out[DSP_BLOCK];
@@ -329,6 +331,9 @@ static void chan_tick(struct media_worker *w, struct media_chan *c, struct span 
 	unsigned ev;
 
 	rx_drain(w, c, now_us);
+	/* the next channel's state comes in while this one computes and sends */
+	if (next)
+		prefetch_chan(next);
 
 	/* IP -> PSTN */
 	pull(c, pcm);
@@ -385,12 +390,11 @@ static void prefetch_range(const void *p, size_t len)
 static void prefetch_chan(const struct media_chan *c)
 {
 	prefetch_range(&c->p, offsetof(struct media_chan, srtp) - offsetof(struct media_chan, p));
-	prefetch_range(&c->rtp, offsetof(struct rtp_sess, rx_buf));
+	prefetch_range(&c->rtp, sizeof(c->rtp));
 	jb_prefetch(&c->jb);
-	prefetch_range(&c->dsp, offsetof(struct dsp_chan, ec));
-	prefetch_range(&c->dsp.own, sizeof(c->dsp) - offsetof(struct dsp_chan, own));
-	if (c->dsp.ec_on)
-		prefetch_range(&c->dsp.ec, sizeof(c->dsp.ec));
+	prefetch_range(&c->dsp, sizeof(c->dsp));
+	if (c->dsp.ec)
+		prefetch_range(c->dsp.ec, sizeof(*c->dsp.ec));
 }
 
 void mworker_span_tick(struct span *sp, uint32_t tick, void *arg)
@@ -402,15 +406,14 @@ void mworker_span_tick(struct span *sp, uint32_t tick, void *arg)
 	struct media_chan *c = NULL, *next;
 
 	(void)tick;
-	/* One channel ahead: its hot state is fetched while this one waits in the kernel. */
 	for (unsigned ts = 1; ts <= SPAN_MAX_TS + 1 && ws->nactive; ts++) {
 		next = ts <= SPAN_MAX_TS ? ws->ts[ts] : NULL;
 		if (!next && ts <= SPAN_MAX_TS)
 			continue;
-		if (next)
-			prefetch_chan(next);
 		if (c)
-			chan_tick(w, c, sp, now_us);
+			chan_tick(w, c, sp, next, now_us);
+		else
+			prefetch_chan(next); /* the span's first */
 		c = next;
 	}
 	dt = now_ns() - t0;
@@ -558,8 +561,8 @@ static void run_cmd(struct media_worker *w, const struct mcmd *m)
 		(void)dsp_chan_digit(&c->dsp, m->event, m->ms);
 		break;
 	case MCMD_EC:
-		if (c->dsp.ec_on)
-			c->dsp.ec.enabled = m->on && !c->dsp.ec.tone_heard;
+		if (c->dsp.ec)
+			c->dsp.ec->enabled = m->on && !c->dsp.ec->tone_heard;
 		break;
 	case MCMD_SPAN_ADD:
 		span_add(w, m->ws);

@@ -7,8 +7,8 @@
 #include "core/err.h"
 #include "media/rtp/srtp.h"
 
-int rtp_sess_recv(struct rtp_sess *s, struct rtp_srtp *srtp, int fd, uint64_t now_us,
-                  struct rtp_hdr *h, enum rtp_rx *v)
+int rtp_sess_recv(struct rtp_sess *s, struct rtp_srtp *srtp, int fd, uint8_t buf[RTP_BUF_SIZE],
+                  uint64_t now_us, struct rtp_hdr *h, enum rtp_rx *v)
 {
 	struct sa from;
 	ssize_t r;
@@ -18,7 +18,7 @@ int rtp_sess_recv(struct rtp_sess *s, struct rtp_srtp *srtp, int fd, uint64_t no
 	memset(&from, 0, sizeof(from));
 	from.len = sizeof(from.u);
 	/* MSG_TRUNC: the real size, so an oversized datagram is refused, not cut */
-	r = recvfrom(fd, s->rx_buf, RTP_MTU, MSG_TRUNC, &from.u.sa, &from.len);
+	r = recvfrom(fd, buf, RTP_MTU, MSG_TRUNC, &from.u.sa, &from.len);
 	if (r < 0)
 		return errno == EWOULDBLOCK ? EAGAIN : errno;
 	if ((size_t)r > RTP_MTU) {
@@ -26,18 +26,18 @@ int rtp_sess_recv(struct rtp_sess *s, struct rtp_srtp *srtp, int fd, uint64_t no
 		return 0;
 	}
 	len = (size_t)r;
-	if (rtp_is_rtcp(s->rx_buf, len)) {
-		if (srtp && srtp->on && (err = rtp_srtp_unprotect_rtcp(srtp, s->rx_buf, &len)))
+	if (rtp_is_rtcp(buf, len)) {
+		if (srtp && srtp->on && (err = rtp_srtp_unprotect_rtcp(srtp, buf, &len)))
 			return err;
-		err = rtp_sess_rtcp_rx(s, s->rx_buf, len, now_us);
+		err = rtp_sess_rtcp_rx(s, buf, len, now_us);
 		if (err)
 			return err;
 		*v = RTP_RX_RTCP;
 		return 0;
 	}
-	if (srtp && srtp->on && (err = rtp_srtp_unprotect(srtp, s->rx_buf, &len)))
+	if (srtp && srtp->on && (err = rtp_srtp_unprotect(srtp, buf, &len)))
 		return err;
-	*v = rtp_sess_rx(s, s->rx_buf, len, &from, now_us, h);
+	*v = rtp_sess_rx(s, buf, len, &from, now_us, h);
 	return 0;
 }
 
@@ -56,31 +56,33 @@ static int send_to(int fd, const uint8_t *buf, size_t len, const struct sa *dst)
 int rtp_sess_send(struct rtp_sess *s, struct rtp_srtp *srtp, int fd, uint8_t pt, bool marker,
                   uint32_t ts_samples, const uint8_t *payload, size_t len, uint64_t now_us)
 {
+	uint8_t buf[RTP_BUF_SIZE];
 	size_t n;
 	int err;
 
 	if (len > RTP_MTU - RTP_HDR_SIZE)
 		return EMSGSIZE;
-	memcpy(s->tx_buf + RTP_HDR_SIZE, payload, len);
-	err = rtp_sess_tx(s, s->tx_buf, RTP_MTU, pt, marker, ts_samples, len, now_us, &n);
+	memcpy(buf + RTP_HDR_SIZE, payload, len);
+	err = rtp_sess_tx(s, buf, RTP_MTU, pt, marker, ts_samples, len, now_us, &n);
 	if (err)
 		return err;
-	if (srtp && srtp->on && (err = rtp_srtp_protect(srtp, s->tx_buf, &n, sizeof(s->tx_buf))))
+	if (srtp && srtp->on && (err = rtp_srtp_protect(srtp, buf, &n, sizeof(buf))))
 		return err;
-	return send_to(fd, s->tx_buf, n, &s->remote);
+	return send_to(fd, buf, n, &s->remote);
 }
 
 int rtp_sess_send_rtcp(struct rtp_sess *s, struct rtp_srtp *srtp, int fd, const struct sa *dst,
                        bool bye, uint64_t now_us)
 {
+	uint8_t buf[RTP_BUF_SIZE];
 	size_t n;
 	int err;
 
-	err = rtp_sess_rtcp_build(s, s->rtcp_buf, RTP_MTU, bye, now_us, &n);
+	err = rtp_sess_rtcp_build(s, buf, RTP_MTU, bye, now_us, &n);
 	if (err)
 		return err;
 	if (srtp && srtp->on &&
-	    (err = rtp_srtp_protect_rtcp(srtp, s->rtcp_buf, &n, sizeof(s->rtcp_buf))))
+	    (err = rtp_srtp_protect_rtcp(srtp, buf, &n, sizeof(buf))))
 		return err;
-	return send_to(fd, s->rtcp_buf, n, dst);
+	return send_to(fd, buf, n, dst);
 }

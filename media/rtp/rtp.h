@@ -239,10 +239,6 @@ struct rtp_sess {
 	/* events */
 	unsigned events;
 	bool timed_out;
-	/* packet buffers, so a channel needs nothing else per packet */
-	uint8_t rx_buf[RTP_BUF_SIZE];
-	uint8_t tx_buf[RTP_BUF_SIZE];
-	uint8_t rtcp_buf[RTP_BUF_SIZE];
 };
 
 /* Initialises s in place (random SSRC, sequence and timestamp base from the
@@ -275,22 +271,22 @@ unsigned rtp_sess_events(struct rtp_sess *s, uint64_t now_us);
 /* The deterministic part of the RTCP interval (6.3.1), microseconds. */
 uint64_t rtp_sess_rtcp_interval_us(const struct rtp_sess *s);
 
-/* ---- socket I/O through the session's own buffers ------------------------ */
+/* ---- socket I/O for one session (the media worker batches its own) -------- */
 
 struct rtp_srtp; /* media/rtp/srtp.h */
 
-/* Reads one datagram from fd into s->rx_buf, SRTP-unprotects it when srtp is
- * started, and hands it to rtp_sess_rx() or, if it is RTCP (its own socket or
- * RFC 5761 mux), to rtp_sess_rtcp_rx() with *v = RTP_RX_RTCP. *h points into
- * s->rx_buf until the next call. 0 with *v set; EAGAIN when nothing is
- * queued; EBADMSG (SRTP authentication, malformed RTCP), EALREADY (SRTP
- * replay), or an errno from recvfrom. */
-int rtp_sess_recv(struct rtp_sess *s, struct rtp_srtp *srtp, int fd, uint64_t now_us,
-                  struct rtp_hdr *h, enum rtp_rx *v);
-/* Builds one packet in s->tx_buf, protects it, sends it to rtp_sess_remote(). */
+/* Reads one datagram from fd into buf (RTP_BUF_SIZE bytes), SRTP-unprotects it
+ * when srtp is started, and hands it to rtp_sess_rx() or, if it is RTCP (its own
+ * socket or RFC 5761 mux), to rtp_sess_rtcp_rx() with *v = RTP_RX_RTCP. *h points
+ * into buf. 0 with *v set; EAGAIN when nothing is queued; EBADMSG (SRTP
+ * authentication, malformed RTCP), EALREADY (SRTP replay), or an errno from
+ * recvfrom. */
+int rtp_sess_recv(struct rtp_sess *s, struct rtp_srtp *srtp, int fd, uint8_t buf[RTP_BUF_SIZE],
+                  uint64_t now_us, struct rtp_hdr *h, enum rtp_rx *v);
+/* Builds one packet, protects it, sends it to rtp_sess_remote(). */
 int rtp_sess_send(struct rtp_sess *s, struct rtp_srtp *srtp, int fd, uint8_t pt, bool marker,
                   uint32_t ts_samples, const uint8_t *payload, size_t len, uint64_t now_us);
-/* Builds the RTCP compound in s->rtcp_buf, protects it, sends it to dst. */
+/* Builds the RTCP compound, protects it, sends it to dst. */
 int rtp_sess_send_rtcp(struct rtp_sess *s, struct rtp_srtp *srtp, int fd, const struct sa *dst,
                        bool bye, uint64_t now_us);
 

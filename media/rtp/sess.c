@@ -71,7 +71,7 @@ int rtp_sess_init(struct rtp_sess *s, const struct rtp_sess_cfg *cfg, const stru
 		return EINVAL;
 	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
 		return EIO;
-	memset(s, 0, offsetof(struct rtp_sess, rx_buf));
+	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
 	s->cfg.cname = NULL; /* not kept: copied below */
 	if (!s->cfg.latch_count)

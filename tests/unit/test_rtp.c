@@ -880,14 +880,15 @@ static void test_sockets_v6_and_io(void **state)
 	assert_int_equal(rtp_srtp_start(&ea, &k1, &k2), 0);
 	assert_int_equal(rtp_srtp_start(&eb, &k2, &k1), 0);
 	enum rtp_rx v = RTP_RX_MALFORMED;
-	assert_int_equal(rtp_sess_recv(&sb_, &eb, b.rtp_fd, T0, &h, &v), EAGAIN);
+	static uint8_t rbuf[RTP_BUF_SIZE];
+	assert_int_equal(rtp_sess_recv(&sb_, &eb, b.rtp_fd, rbuf, T0, &h, &v), EAGAIN);
 	for (unsigned i = 0; i < 3; i++) {
 		memset(pkt, 0xd5, 160);
 		assert_int_equal(
 		    rtp_sess_send(&sa_, &ea, a.rtp_fd, 8, i == 0, i * 160, pkt, 160, T0), 0);
 		int err = EAGAIN;
 		for (unsigned tries = 0; tries < 1000 && err == EAGAIN; tries++) {
-			err = rtp_sess_recv(&sb_, &eb, b.rtp_fd, T0, &h, &v);
+			err = rtp_sess_recv(&sb_, &eb, b.rtp_fd, rbuf, T0, &h, &v);
 			if (err == EAGAIN)
 				usleep(1000);
 		}
@@ -903,7 +904,7 @@ static void test_sockets_v6_and_io(void **state)
 	assert_int_equal(rtp_sess_send_rtcp(&sa_, &ea, a.rtp_fd, &b.laddr, true, T0), 0);
 	int err = EAGAIN;
 	for (unsigned tries = 0; tries < 1000 && err == EAGAIN; tries++) {
-		err = rtp_sess_recv(&sb_, &eb, b.rtp_fd, T0, &h, &v);
+		err = rtp_sess_recv(&sb_, &eb, b.rtp_fd, rbuf, T0, &h, &v);
 		if (err == EAGAIN)
 			usleep(1000);
 	}
@@ -917,7 +918,7 @@ static void test_sockets_v6_and_io(void **state)
 	assert_int_equal(rtp_sess_send(&sa_, &ec, a.rtp_fd, 8, false, 480, pkt, 160, T0), 0);
 	err = EAGAIN;
 	for (unsigned tries = 0; tries < 1000 && err == EAGAIN; tries++) {
-		err = rtp_sess_recv(&sb_, &eb, b.rtp_fd, T0, &h, &v);
+		err = rtp_sess_recv(&sb_, &eb, b.rtp_fd, rbuf, T0, &h, &v);
 		if (err == EAGAIN)
 			usleep(1000);
 	}
@@ -941,6 +942,7 @@ static unsigned long allocs_per_1000(int suite)
 	size_t n;
 	uint64_t t = T0;
 	unsigned long used = 0;
+	static uint8_t tx_buf[RTP_BUF_SIZE], rx_buf[RTP_BUF_SIZE], rtcp_buf[RTP_BUF_SIZE];
 
 	memset(pl, 0x55, sizeof(pl));
 	sa_set_str(&from, "192.0.2.5", 5000);
@@ -955,28 +957,28 @@ static unsigned long allocs_per_1000(int suite)
 	for (unsigned pass = 0; pass < 2; pass++) {
 		unsigned long before = ALLOCS();
 		for (unsigned i = 0; i < 1000; i++, t += 20000) {
-			memcpy(sa_.tx_buf + RTP_HDR_SIZE, pl, sizeof(pl));
-			assert_int_equal(rtp_sess_tx(&sa_, sa_.tx_buf, RTP_MTU, 0, false,
+			memcpy(tx_buf + RTP_HDR_SIZE, pl, sizeof(pl));
+			assert_int_equal(rtp_sess_tx(&sa_, tx_buf, RTP_MTU, 0, false,
 			                             (pass * 1000 + i) * 160, 160, t, &n),
 			                 0);
 			if (ea.on)
 				assert_int_equal(
-				    rtp_srtp_protect(&ea, sa_.tx_buf, &n, sizeof(sa_.tx_buf)), 0);
-			memcpy(sb_.rx_buf, sa_.tx_buf, n);
+				    rtp_srtp_protect(&ea, tx_buf, &n, sizeof(tx_buf)), 0);
+			memcpy(rx_buf, tx_buf, n);
 			if (eb.on)
-				assert_int_equal(rtp_srtp_unprotect(&eb, sb_.rx_buf, &n), 0);
-			(void)rtp_sess_rx(&sb_, sb_.rx_buf, n, &from, t, &h);
+				assert_int_equal(rtp_srtp_unprotect(&eb, rx_buf, &n), 0);
+			(void)rtp_sess_rx(&sb_, rx_buf, n, &from, t, &h);
 			if (!(rtp_sess_events(&sa_, t) & RTP_EV_RTCP_DUE))
 				continue;
 			assert_int_equal(
-			    rtp_sess_rtcp_build(&sa_, sa_.rtcp_buf, RTP_MTU, false, t, &n), 0);
+			    rtp_sess_rtcp_build(&sa_, rtcp_buf, RTP_MTU, false, t, &n), 0);
 			if (ea.on)
-				assert_int_equal(rtp_srtp_protect_rtcp(&ea, sa_.rtcp_buf, &n,
-				                                       sizeof(sa_.rtcp_buf)),
+				assert_int_equal(rtp_srtp_protect_rtcp(&ea, rtcp_buf, &n,
+				                                       sizeof(rtcp_buf)),
 				                 0);
 			if (eb.on)
-				assert_int_equal(rtp_srtp_unprotect_rtcp(&eb, sa_.rtcp_buf, &n), 0);
-			assert_int_equal(rtp_sess_rtcp_rx(&sb_, sa_.rtcp_buf, n, t), 0);
+				assert_int_equal(rtp_srtp_unprotect_rtcp(&eb, rtcp_buf, &n), 0);
+			assert_int_equal(rtp_sess_rtcp_rx(&sb_, rtcp_buf, n, t), 0);
 		}
 		used = ALLOCS() - before; /* the first pass may warm up lazy state */
 	}
