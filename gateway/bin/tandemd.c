@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "call/call.h"
 #include "cdr/cdr.h"
@@ -574,6 +575,31 @@ static void stop_gateway(struct tandemd *d)
 	mem_deref(d->causes);
 }
 
+/*
+ * A call holds up to three sockets (RTP, its connected twin, RTCP) besides the
+ * signalling ones, so the usual soft limit of 1,024 descriptors would stop a
+ * full E1 shelf long before the port range does: take the hard limit, and say
+ * when even that is short of what the configured port range can carry.
+ */
+static void raise_nofile(const struct tandem_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)((cfg->media.port_max - cfg->media.port_min + 1) / 2) * 3 + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		LOGW(NULL,
+		     "open files limited to %llu; the RTP port range can carry calls needing "
+		     "%llu (raise LimitNOFILE= or ulimit -Hn)",
+		     (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -620,6 +646,7 @@ int main(int argc, char **argv)
 	log_init("tandemd", d.cfg->log.syslog,
 		 (enum log_level)(level >= 0 ? level : d.cfg->log.level));
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile(d.cfg);
 	err = loop_alloc(&d.loop);
 	if (!err)
 		err = loop_signal(d.loop, SIGTERM, on_stop, &d);

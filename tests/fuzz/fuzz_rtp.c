@@ -74,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t now = 1000000;
 	size_t off = 0;
 	unsigned i = 0;
+	static uint8_t rx_buf[RTP_BUF_SIZE], rtcp_buf[RTP_BUF_SIZE];
 
 	jc.whole_frames = size && (data[0] & 1); /* both jitter buffer modes */
 	if (size && (data[0] & 2))
@@ -93,13 +94,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (l > size - off)
 			l = size - off;
-		memcpy(sess.rx_buf, data + off, l); /* as the receive path does */
+		memcpy(rx_buf, data + off, l); /* as the receive path does */
 		now += 7000;
-		if (rtp_is_rtcp(sess.rx_buf, l)) {
-			(void)rtp_sess_rtcp_rx(&sess, sess.rx_buf, l, now);
-		} else if (rtp_sess_rx(&sess, sess.rx_buf, l, &from[(i >> 3) & 1], now, &h) ==
+		if (rtp_is_rtcp(rx_buf, l)) {
+			(void)rtp_sess_rtcp_rx(&sess, rx_buf, l, now);
+		} else if (rtp_sess_rx(&sess, rx_buf, l, &from[(i >> 3) & 1], now, &h) ==
 		           RTP_RX_OK) {
-			inside(h.payload, h.payload_len, sess.rx_buf, l);
+			inside(h.payload, h.payload_len, rx_buf, l);
 			(void)jb_put(&jb, h.ssrc, h.seq, h.ts, h.payload, h.payload_len);
 		}
 		if (jb_get(&jb, &p, &pl) == JB_FRAME && pl > JB_PAYLOAD_MAX)
@@ -111,8 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += l;
 		i++;
 	}
-	if (rtp_sess_rtcp_build(&sess, sess.rtcp_buf, sizeof(sess.rtcp_buf), true, now, &off) ||
-	    rtcp_validate(sess.rtcp_buf, off))
+	if (rtp_sess_rtcp_build(&sess, rtcp_buf, sizeof(rtcp_buf), true, now, &off) ||
+	    rtcp_validate(rtcp_buf, off))
 		abort();
 	return 0;
 }
