@@ -14,6 +14,7 @@
 
 #define MW_RX_MAX   8 /* most datagrams read from one channel in one tick */
 #define MW_RX_PROBE 4 /* every this many ticks a channel is read until its socket is empty */
+#define MW_STRAY_MAX 16 /* datagrams a tick from others than the twin's peer (flood limit) */
 #define MW_TX_BATCH (1 + TE_TX_MAXPKT)
 
 enum mcmd_type {
@@ -91,6 +92,8 @@ struct media_chan {
 	struct sa twin_peer;
 	bool twin_fail; /* connecting it to twin_peer failed: sendto on p.rtp_fd */
 	bool rtp_listen;
+	bool stray_paused; /* MW_STRAY_MAX reached: p.rtp_fd off the loop until the next tick */
+	uint8_t stray_n;   /* datagrams read from p.rtp_fd this tick */
 	bool rx_drain; /* read until empty next tick (an underrun, or more than MW_RX_MAX) */
 	uint8_t rx_want; /* audio packets per tick, from the last one's length (ptime) */
 	struct media_chan_stats st;

@@ -177,7 +177,13 @@ static void rtcp_fd_h(int fd, unsigned events, void *arg)
 	}
 }
 
-/* The bound socket of a channel with a twin: datagrams not from the twin's peer. */
+/*
+ * The bound socket of a channel with a twin: datagrams not from the twin's peer
+ * (a NAT's new address, or a stranger). At most MW_STRAY_MAX a tick: a flood at
+ * the port then costs the worker a bounded share of its time (the kernel drops
+ * the rest when the socket's buffer is full); the socket goes back on the loop
+ * at the channel's next tick.
+ */
 static void rtp_fd_h(int fd, unsigned events, void *arg)
 {
 	struct media_chan *c = arg;
@@ -185,9 +191,16 @@ static void rtp_fd_h(int fd, unsigned events, void *arg)
 	struct sa *from = &c->w->rxfrom;
 
 	(void)events;
-	for (int i = 0; i < 16; i++) {
+	for (;;) {
 		ssize_t n;
 
+		if (c->stray_n >= MW_STRAY_MAX) {
+			loop_fd_forget(c->w->loop, fd);
+			c->rtp_listen = false;
+			c->stray_paused = true;
+			return;
+		}
+		c->stray_n++;
 		from->len = sizeof(from->u);
 		n = recvfrom(fd, c->w->rxbuf, RTP_MTU, MSG_DONTWAIT | MSG_TRUNC, &from->u.sa,
 		             &from->len);
@@ -330,6 +343,12 @@ static void chan_tick(struct media_worker *w, struct media_chan *c, struct span 
 	unsigned nte = 0, ntx = 0;
 	unsigned ev;
 
+	if (unlikely(c->stray_n)) {
+		c->stray_n = 0;
+		if (c->stray_paused)
+			c->rtp_listen = !loop_fd_listen(w->loop, c->p.rtp_fd, LOOP_READ, rtp_fd_h, c);
+		c->stray_paused = false;
+	}
 	rx_drain(w, c, now_us);
 	/* the next channel's state comes in while this one computes and sends */
 	if (next)

@@ -648,6 +648,48 @@ static void test_nat_latch(void **state)
 	close(nat_fd);
 }
 
+/*
+ * A flood at the channel's port from a stranger: the worker reads at most
+ * MW_STRAY_MAX (16) of its datagrams a tick, the call's audio goes on, and the
+ * latch stays with the phone.
+ */
+static void test_stray_flood(void **state)
+{
+	struct fx *f = *state;
+	struct media_chan_stats st;
+	struct sa x_sa;
+	int x = udp_local(&x_sa), big = 1 << 20;
+	uint8_t buf[RTP_HDR_SIZE + 160];
+	unsigned sent = 0, t0, before;
+	size_t hl;
+
+	chan_open(f, 0);
+	f->rtp_on = true;
+	f->rtp_freq = 1000;
+	run_ticks(f, 10);
+	assert_int_equal(setsockopt(x, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)), 0);
+	memset(buf, 0xd5, sizeof(buf));
+	for (unsigned i = 0; i < 2000; i++) {
+		struct rtp_hdr h = {.pt = 8, .seq = (uint16_t)i, .ts = i * 160, .ssrc = 0x66666666};
+
+		assert_int_equal(rtp_hdr_encode(buf, sizeof(buf), &h, &hl), 0);
+		if (sendto(x, buf, sizeof(buf), MSG_DONTWAIT, &f->eng_sa.u.sa, f->eng_sa.len) > 0)
+			sent++;
+	}
+	t0 = f->ticks;
+	before = f->rtp_pkts;
+	run_ticks(f, 3);
+	stop_chan(f, &st);
+	print_message("flood: %u sent, %u read as strays in %u ticks; audio packets back %u\n",
+	              sent, st.rx_bad, f->ticks - t0, f->rtp_pkts - before);
+	assert_true(sent >= 1000);
+	assert_true(st.rx_bad > 0);
+	assert_true(st.rx_bad <= 16u * (f->ticks - t0 + 2));
+	assert_true(f->rtp_pkts - before >= 2); /* still sending to the phone */
+	assert_int_equal(st.tx_err, 0);
+	close(x);
+}
+
 /* Nothing is allocated on the media thread while channels run: audio both ways, an
  * RFC 4733 digit in, an in-band digit out. */
 static void test_no_alloc_per_block(void **state)
@@ -833,6 +875,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_srtp_tone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_repoint, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nat_latch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stray_flood, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_te_keeps_inband, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_alloc_per_block, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pri_and_audio, setup, teardown),
