@@ -120,6 +120,23 @@ static bool rx_one(struct media_chan *c, uint8_t *buf, size_t len, const struct 
 	return false;
 }
 
+/* One datagram from fd: -1 none (or an error), 1 audio, 0 anything else. */
+static int rx_read(struct media_chan *c, int fd, uint64_t now_us)
+{
+	struct sa *from = &c->w->rxfrom;
+	ssize_t n;
+
+	from->len = sizeof(from->u);
+	n = recvfrom(fd, c->w->rxbuf, RTP_MTU, MSG_DONTWAIT | MSG_TRUNC, &from->u.sa, &from->len);
+	if (n < 0)
+		return -1;
+	if ((size_t)n > RTP_MTU) { /* MSG_TRUNC: the real size, so it is refused, not cut */
+		c->st.rx_bad++;
+		return 0;
+	}
+	return rx_one(c, c->w->rxbuf, (size_t)n, from, now_us);
+}
+
 /*
  * Reads this tick's packets. A socket found empty costs a system call as dear as
  * one that returns a packet, so a channel in step (rx_want audio packets a tick:
@@ -129,29 +146,21 @@ static bool rx_one(struct media_chan *c, uint8_t *buf, size_t len, const struct 
  * the jitter buffer one tick later). Telephone-events and RTCP do not count
  * towards rx_want, so an RFC 4733 end burst is read with the audio.
  */
-static void rx_drain(struct media_worker *w, struct media_chan *c, uint64_t now_us)
+static void rx_drain(struct media_chan *c, uint64_t now_us)
 {
 	bool drain = c->rx_drain || !c->rx_want || c->st.ticks % MW_RX_PROBE == 0;
 	unsigned audio = 0, n;
-	struct sa *from = &w->rxfrom;
 
 	for (n = 0; n < MW_RX_MAX && (drain || audio < c->rx_want); n++) {
-		ssize_t len;
+		int r = rx_read(c, c->twin_fd >= 0 ? c->twin_fd : c->p.rtp_fd, now_us);
 
-		from->len = sizeof(from->u);
-		len = recvfrom(c->twin_fd >= 0 ? c->twin_fd : c->p.rtp_fd, w->rxbuf, RTP_MTU, MSG_DONTWAIT | MSG_TRUNC, &from->u.sa,
-		               &from->len);
-		if (len < 0) {
+		if (r < 0) {
 			/* empty: drained, or an underrun (drain next tick); an idle stream
 			 * (hold, silence suppression) stays in drain mode at one read a tick */
 			c->rx_drain = drain ? n == 0 : true;
 			return;
 		}
-		if ((size_t)len > RTP_MTU) {
-			c->st.rx_bad++;
-			continue;
-		}
-		audio += rx_one(c, w->rxbuf, (size_t)len, from, now_us);
+		audio += (unsigned)r;
 	}
 	/* MW_RX_MAX read and more may wait: keep draining */
 	c->rx_drain = n == MW_RX_MAX;
@@ -188,12 +197,9 @@ static void rtp_fd_h(int fd, unsigned events, void *arg)
 {
 	struct media_chan *c = arg;
 	uint64_t now_us = now_ns() / 1000u;
-	struct sa *from = &c->w->rxfrom;
 
 	(void)events;
 	for (;;) {
-		ssize_t n;
-
 		if (c->stray_n >= MW_STRAY_MAX) {
 			loop_fd_forget(c->w->loop, fd);
 			c->rtp_listen = false;
@@ -201,16 +207,8 @@ static void rtp_fd_h(int fd, unsigned events, void *arg)
 			return;
 		}
 		c->stray_n++;
-		from->len = sizeof(from->u);
-		n = recvfrom(fd, c->w->rxbuf, RTP_MTU, MSG_DONTWAIT | MSG_TRUNC, &from->u.sa,
-		             &from->len);
-		if (n < 0)
+		if (rx_read(c, fd, now_us) < 0)
 			return;
-		if ((size_t)n > RTP_MTU) {
-			c->st.rx_bad++;
-			continue;
-		}
-		(void)rx_one(c, c->w->rxbuf, (size_t)n, from, now_us);
 	}
 }
 
@@ -265,13 +263,9 @@ static void tx_send(struct media_worker *w, struct media_chan *c, unsigned n)
 	}
 	if (n > 1)
 		r = sendmmsg(fd, w->txm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	else if (twin)
-		r = send(fd, w->txv[0].iov_base, w->txv[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0
-		        ? -1
-		        : 1;
 	else
 		r = sendto(fd, w->txv[0].iov_base, w->txv[0].iov_len, MSG_DONTWAIT | MSG_NOSIGNAL,
-		           &dst->u.sa, dst->len) < 0
+		           w->txm[0].msg_hdr.msg_name, w->txm[0].msg_hdr.msg_namelen) < 0
 		        ? -1
 		        : 1;
 	if (r < (int)n)
@@ -349,7 +343,7 @@ static void chan_tick(struct media_worker *w, struct media_chan *c, struct span 
 			c->rtp_listen = !loop_fd_listen(w->loop, c->p.rtp_fd, LOOP_READ, rtp_fd_h, c);
 		c->stray_paused = false;
 	}
-	rx_drain(w, c, now_us);
+	rx_drain(c, now_us);
 	/* the next channel's state comes in while this one computes and sends */
 	if (next)
 		prefetch_chan(next);
